@@ -1,0 +1,33 @@
+# Two commands on a fresh machine: `make demo` and `make test`. Both install first.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+PIP := $(BIN)/python -m pip
+CONSTRAINTS := -c constraints.txt --build-constraint constraints.txt
+DEMO := out/demo
+
+.PHONY: install demo test clean
+
+install: $(STAMP)
+
+# torch goes in first and alone so that pip takes the local CPU build; everything after is constrained to it.
+$(STAMP): pyproject.toml constraints.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet "pip==26.3"
+	$(PIP) install --quiet torch==2.13.0 -c constraints.txt
+	$(PIP) install --quiet -e '.[test]' $(CONSTRAINTS)
+	@! $(PIP) show torchvision >/dev/null 2>&1 || (echo "torchvision got installed; it breaks transformers on CPU torch" && exit 1)
+	touch $(STAMP)
+
+demo: install
+	$(BIN)/videogcg samples --output $(DEMO)/inputs
+	$(BIN)/videogcg run $(DEMO)/inputs/masks_expressions --output $(DEMO)/shards --overwrite
+	$(BIN)/videogcg inspect $(DEMO)/shards
+	$(BIN)/videogcg preview $(DEMO)/shards --output $(DEMO)/preview.png
+
+test: install
+	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest
+
+clean:
+	rm -rf $(VENV) out .pytest_cache .hypothesis

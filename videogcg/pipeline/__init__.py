@@ -1,0 +1,1 @@
+"""The annotation pipeline: sources, stages and the run that writes shards."""

@@ -1,0 +1,116 @@
+"""Read shards back: samples with their frames (decoded by decord) and their masks (decoded RLE)."""
+
+from __future__ import annotations
+
+import tarfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from videogcg.schemas import Sample
+from videogcg.schemas import masks as rle
+from videogcg.schemas.manifest import MANIFEST_SCHEMA
+from videogcg.shards.layout import list_shards, manifest_path
+from videogcg.video_io import read_frames
+
+
+class ShardFormatError(Exception):
+    """A shard whose content breaks the format; names the shard and the member."""
+
+
+@dataclass(frozen=True)
+class ShardSample:
+    """A sample with its pixels: frames (T, H, W, 3) uint8 and masks (N, T, H, W) bool in `objects` order.
+
+    `present[n, t]` is False where object n has no mask at frame t (its mask there is all False).
+    """
+
+    sample: Sample
+    frames: np.ndarray
+    masks: np.ndarray
+    present: np.ndarray
+
+    def phrase_masks(self, turn: int = 0) -> np.ndarray:
+        """(P, T, H, W) masks of the turn's phrases in [SEG] order; a phrase over several objects is their union."""
+        index = {track.object_id: n for n, track in enumerate(self.sample.objects)}
+        phrases = self.sample.conversation[turn].phrases
+        t, h, w = self.frames.shape[:3]
+        out = np.zeros((len(phrases), t, h, w), dtype=bool)
+        for p, phrase in enumerate(phrases):
+            for object_id in phrase.object_ids:
+                out[p] |= self.masks[index[object_id]]
+        return out
+
+
+def decode_masks(sample: Sample) -> tuple[np.ndarray, np.ndarray]:
+    t, h, w = len(sample.clip.frame_indices), sample.video.height, sample.video.width
+    masks = np.zeros((len(sample.objects), t, h, w), dtype=bool)
+    present = np.zeros((len(sample.objects), t), dtype=bool)
+    for n, track in enumerate(sample.objects):
+        for i, mask in enumerate(track.masks):
+            if mask is not None:
+                masks[n, i] = rle.decode(mask)
+                present[n, i] = True
+    return masks, present
+
+
+def _members(path: Path) -> Iterator[tuple[str, dict[str, bytes]]]:
+    """Group consecutive tar members by key (WebDataset convention: key = name up to the first dot)."""
+    key, group = None, {}
+    with tarfile.open(path, "r") as tar:
+        for member in tar:
+            if not member.isfile():
+                continue
+            name = Path(member.name).name
+            stem, _, extension = name.partition(".")
+            if stem != key and group:
+                yield key, group
+                group = {}
+            key = stem
+            group[extension] = tar.extractfile(member).read()
+    if group:
+        yield key, group
+
+
+def iter_shard(path: str | Path, decode: bool = True) -> Iterator[ShardSample | Sample]:
+    """Samples of one shard in order. With `decode=False` yield only the `Sample`s (no pixels)."""
+    path = Path(path)
+    for key, group in _members(path):
+        for extension in ("json", "mp4"):
+            if extension not in group:
+                raise ShardFormatError(f"{path}: sample {key!r} has no .{extension} member")
+        sample = Sample.from_json(group["json"])
+        if not decode:
+            yield sample
+            continue
+        frames = read_frames(group["mp4"], name=f"{path}:{key}.mp4")[:, : sample.video.height, : sample.video.width]
+        if len(frames) != len(sample.clip.frame_indices):
+            raise ShardFormatError(f"{path}: {key}.mp4 has {len(frames)} frames, the sample {len(sample.clip.frame_indices)}")
+        yield ShardSample(sample, frames, *decode_masks(sample))
+
+
+def iter_dataset(directory: str | Path, decode: bool = True) -> Iterator[ShardSample | Sample]:
+    for path in list_shards(directory):
+        yield from iter_shard(path, decode=decode)
+
+
+def read_manifest(directory: str | Path) -> pa.Table:
+    """All manifest rows of the complete shards in a directory."""
+    tables = [pq.read_table(manifest_path(path)) for path in list_shards(directory) if manifest_path(path).exists()]
+    return pa.concat_tables(tables) if tables else MANIFEST_SCHEMA.empty_table()
+
+
+def find_sample(directory: str | Path, key: str) -> ShardSample:
+    """Look a key up in the manifests and decode that one sample."""
+    manifest = read_manifest(directory)
+    matches = [row["shard"] for row in manifest.select(["key", "shard"]).to_pylist() if row["key"] == key]
+    if not matches:
+        raise KeyError(f"no sample with key {key!r} in {directory}")
+    for item in iter_shard(Path(directory) / matches[0]):
+        if item.sample.key == key:
+            return item
+    raise ShardFormatError(f"{matches[0]}: manifest lists {key!r} but the tar does not hold it")

@@ -1,0 +1,128 @@
+"""Write samples as WebDataset tar shards, with a Parquet manifest per shard.
+
+Per sample the tar holds ``<key>.mp4`` (the sampled frames, H.264) and ``<key>.json`` (the sample).
+Shards roll over by sample count and by bytes. Files are written under a ``.partial`` name and renamed
+when complete (the manifest first, then the tar), so an interrupted run never leaves a tar that looks
+complete.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import os
+import tarfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pyarrow.parquet as pq
+
+from videogcg.schemas import Sample
+from videogcg.schemas.manifest import manifest_row, manifest_table
+from videogcg.shards.layout import PARTIAL_SUFFIX, manifest_path, shard_name
+from videogcg.video_io import encode_mp4
+
+logger = logging.getLogger(__name__)
+
+_TAR_BLOCK = 512
+
+
+@dataclass(frozen=True)
+class ShardWriterConfig:
+    max_samples: int = 1000
+    max_bytes: int = 1 << 30
+    prefix: str = "shard"
+    crf: int = 18  # H.264 quality of the stored clips (0 = lossless luma, 18 = visually lossless)
+
+    def __post_init__(self):
+        if self.max_samples < 1 or self.max_bytes < 1:
+            raise ValueError("max_samples and max_bytes must be positive")
+
+
+def _tar_size(payload: int) -> int:
+    """Bytes a member takes in a tar: one header block plus the data padded to whole blocks."""
+    return _TAR_BLOCK + -(-payload // _TAR_BLOCK) * _TAR_BLOCK
+
+
+class ShardWriter:
+    """Append samples to shards in `directory`. Use as a context manager, or call `close()`.
+
+    Leaving the `with` block by an exception discards the shard in progress (its `.partial` file is
+    removed); the shards already finished stay.
+    """
+
+    def __init__(self, directory: str | Path, config: ShardWriterConfig = ShardWriterConfig(), start_index: int = 0):
+        self.directory = Path(directory)
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self.config = config
+        self._next_index = start_index
+        self._tar: tarfile.TarFile | None = None
+        self._path: Path | None = None
+        self._rows: list[dict] = []
+        self._bytes = 0
+        self.finished: list[Path] = []
+
+    def __enter__(self) -> ShardWriter:
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self.abort()
+
+    def write(self, sample: Sample, frames: np.ndarray) -> str:
+        """Add one sample with its sampled frames, (T, H, W, 3) uint8 in `clip.frame_indices` order.
+
+        Returns the name of the shard the sample went to.
+        """
+        expected = (len(sample.clip.frame_indices), sample.video.height, sample.video.width, 3)
+        if frames.shape != expected:
+            raise ValueError(f"sample {sample.key!r}: frames have shape {frames.shape}, expected {expected}")
+        clip_fps = sample.video.fps * len(sample.clip.frame_indices) / (sample.clip.end - sample.clip.start)
+        members = {f"{sample.key}.mp4": encode_mp4(frames, clip_fps, self.config.crf), f"{sample.key}.json": sample.to_json().encode()}
+        size = sum(_tar_size(len(data)) for data in members.values())
+        if self._tar is not None and (len(self._rows) >= self.config.max_samples or self._bytes + size > self.config.max_bytes):
+            self._finish()
+        if self._tar is None:
+            self._open()
+        for name, data in members.items():
+            info = tarfile.TarInfo(name)
+            info.size, info.mode, info.mtime = len(data), 0o644, 0  # fixed metadata: same input, same bytes
+            self._tar.addfile(info, io.BytesIO(data))
+        self._bytes += size
+        self._rows.append(manifest_row(sample, self._path.name))
+        return self._path.name
+
+    def close(self) -> list[Path]:
+        if self._tar is not None:
+            self._finish()
+        return self.finished
+
+    def abort(self) -> None:
+        if self._tar is not None:
+            self._tar.close()
+            partial = self._partial(self._path)
+            partial.unlink(missing_ok=True)
+            logger.warning("discarded unfinished shard %s", partial)
+            self._tar, self._rows, self._bytes = None, [], 0
+
+    @staticmethod
+    def _partial(path: Path) -> Path:
+        return path.with_name(path.name + PARTIAL_SUFFIX)
+
+    def _open(self) -> None:
+        self._path = self.directory / shard_name(self.config.prefix, self._next_index)
+        self._next_index += 1
+        self._tar = tarfile.open(self._partial(self._path), "w")
+
+    def _finish(self) -> None:
+        self._tar.close()
+        manifest = manifest_path(self._path)
+        pq.write_table(manifest_table(self._rows), self._partial(manifest))
+        os.replace(self._partial(manifest), manifest)
+        os.replace(self._partial(self._path), self._path)  # the commit point
+        logger.info("finished shard %s (%d samples)", self._path.name, len(self._rows))
+        self.finished.append(self._path)
+        self._tar, self._rows, self._bytes = None, [], 0
