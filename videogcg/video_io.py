@@ -62,15 +62,19 @@ def _open(source: str | Path | bytes, name: str) -> decord.VideoReader:
     return reader
 
 
+def _name(source: str | Path | bytes, name: str | None) -> str:
+    return name or (str(source) if isinstance(source, (str, Path)) else "<video bytes>")
+
+
 def probe(source: str | Path | bytes, name: str | None = None) -> VideoInfo:
-    reader = _open(source, name or str(source)[:80])
+    reader = _open(source, _name(source, name))
     height, width = reader[0].shape[:2]
     return VideoInfo(fps=float(reader.get_avg_fps()), num_frames=len(reader), width=width, height=height)
 
 
 def read_frames(source: str | Path | bytes, indices: list[int] | None = None, name: str | None = None) -> np.ndarray:
     """Decode frames as a (T, H, W, 3) uint8 RGB array: all frames, or the given indices in order."""
-    name = name or (str(source) if isinstance(source, (str, Path)) else "<video bytes>")
+    name = _name(source, name)
     reader = _open(source, name)
     total = len(reader)
     wanted = list(range(total)) if indices is None else list(indices)

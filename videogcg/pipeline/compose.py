@@ -39,10 +39,15 @@ def compose_answer(expressions: list[SourceExpression]) -> tuple[str, tuple[Grou
     return text + ".", tuple(phrases)
 
 
-def _masklet(video: SourceVideo, object_id: int, frame_indices: tuple[int, ...], num_frames: int) -> Masklet:
+def _masklet(video: SourceVideo, object_id: int, frame_indices: tuple[int, ...], video_ref: VideoRef) -> Masklet:
+    """The object's masks at the sampled frames; every source mask is checked, sampled or not."""
     masks = video.masks[object_id]
-    if len(masks) != num_frames:
-        raise SourceError(video.path, f"masks of object {object_id}", f"{len(masks)} masks for a video of {num_frames} frames")
+    if len(masks) != video_ref.num_frames:
+        raise SourceError(video.path, f"masks of object {object_id}", f"{len(masks)} masks for a video of {video_ref.num_frames} frames")
+    size = (video_ref.height, video_ref.width)
+    for t, mask in enumerate(masks):
+        if mask is not None and mask.size != size:
+            raise SourceError(video.path, f"masks of object {object_id}[{t}]", f"size {mask.size} differs from the video's {size}")
     sampled = tuple(masks[t] for t in frame_indices)
     return Masklet(
         object_id=object_id,
@@ -75,7 +80,7 @@ def compose_expression_sample(video: SourceVideo, video_ref: VideoRef, frame_ind
         video_id=video.video_id,
         video=video_ref,
         clip=clip,
-        objects=tuple(_masklet(video, o, frame_indices, video_ref.num_frames) for o in sorted(video.masks)),
+        objects=tuple(_masklet(video, o, frame_indices, video_ref) for o in sorted(video.masks)),
         conversation=(turn,),
         stage_versions={"compose": COMPOSE_VERSION, "videogcg": __version__},
     )
