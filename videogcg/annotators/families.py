@@ -1,0 +1,63 @@
+"""The built-in model families. Imports of heavy modules happen when a family is used, not here."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from videogcg.annotators.registry import Family, register_family
+
+
+def _auto(class_name: str):
+    def load(path: str, **kwargs):
+        import transformers
+
+        return getattr(transformers, class_name).from_pretrained(path, **kwargs)
+
+    return load
+
+
+def _tiny(module: str):
+    def build(directory: Path) -> None:
+        import importlib
+
+        importlib.import_module(f"videogcg.annotators.tiny.{module}").build(directory)
+
+    return build
+
+
+register_family(
+    Family(
+        name="text_llm",
+        model_types=("qwen2", "qwen3", "llama", "phi3", "mistral", "gemma2", "gemma3_text"),
+        load_model=_auto("AutoModelForCausalLM"),
+        load_processor=_auto("AutoTokenizer"),
+        build_tiny=_tiny("text_llm"),
+    )
+)
+register_family(
+    Family(
+        name="vlm",
+        model_types=("llava", "qwen2_vl", "qwen2_5_vl", "llava_onevision", "idefics3", "smolvlm"),
+        load_model=_auto("AutoModelForImageTextToText"),
+        load_processor=_auto("AutoProcessor"),
+        build_tiny=_tiny("vlm"),
+    )
+)
+register_family(
+    Family(
+        name="grounding_dino",
+        model_types=("grounding-dino",),
+        load_model=_auto("GroundingDinoForObjectDetection"),
+        load_processor=_auto("GroundingDinoProcessor"),
+        build_tiny=_tiny("grounding_dino"),
+    )
+)
+register_family(
+    Family(
+        name="sam2_video",
+        model_types=("sam2_video",),
+        load_model=_auto("Sam2VideoModel"),
+        load_processor=None,  # the propagator does its own preprocessing (the transformers one needs torchvision)
+        build_tiny=_tiny("sam2_video"),
+    )
+)
