@@ -53,3 +53,15 @@ def test_refiner_keeps_tags_of_a_real_reply(model_cache, tmp_path):
     assert result.reason is None and result.attempts == 1
     assert result.markup == reply
     assert [(s.text, s.object_ids) for s in result.parsed.spans] == [("a man in a coat", (0,)), ("his brown dog", (1,))]
+
+
+def test_refiner_and_extractor_can_share_one_loaded_model(model_cache):
+    from videogcg.annotators.phrases import LLMPhraseExtractor
+    from videogcg.annotators.registry import load
+
+    loaded = load("tiny:text_llm", "text_llm", cache_dir=model_cache)
+    refiner = CaptionRefiner.from_loaded(loaded, max_attempts=1)
+    extractor = LLMPhraseExtractor.from_loaded(loaded, max_attempts=1)
+    assert refiner.load() is extractor.load() is loaded
+    with pytest.raises(ValueError, match="needs a vlm model"):
+        __import__("videogcg.annotators.captioner", fromlist=["Captioner"]).Captioner.from_loaded(loaded)

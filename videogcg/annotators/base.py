@@ -35,6 +35,15 @@ class GenerativeAnnotator:
     cache_dir: str | None = None
     _loaded: LoadedModel | None = field(default=None, init=False, repr=False)
 
+    @classmethod
+    def from_loaded(cls, loaded: LoadedModel, **options):
+        """An annotator around an already loaded model, e.g. one text LLM shared by the phrase extractor and the refiner."""
+        if loaded.family != cls.family:
+            raise ValueError(f"{cls.__name__} needs a {cls.family} model, got {loaded.spec} ({loaded.family})")
+        annotator = cls(model=str(loaded.spec), **options)
+        annotator._loaded = loaded
+        return annotator
+
     def load(self) -> LoadedModel:
         if self._loaded is None:
             self._loaded = load(self.model, self.family, self.device, self.dtype, cache_dir=self.cache_dir)
