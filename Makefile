@@ -27,6 +27,8 @@ demo: install
 	$(BIN)/videogcg preview $(DEMO)/shards --output $(DEMO)/preview.png
 
 test: install
+	$(BIN)/ruff check videogcg tests benchmarks
+	$(BIN)/ruff format --check videogcg tests benchmarks
 	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest
 
 clean:

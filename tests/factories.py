@@ -30,12 +30,23 @@ def make_sample(video, frame_indices=(0, 4, 8), source="synthetic", conversation
         GroundedPhrase(start=start1, end=start1 + len(first.noun_phrase), text=first.noun_phrase, object_ids=(0,)),
         GroundedPhrase(start=start2, end=start2 + len(second.noun_phrase), text=second.noun_phrase, object_ids=(1, 2)),
     )
-    turn = Turn(question=TextField(text="What happens?", provenance=provenance), answer=TextField(text=answer, provenance=provenance), phrases=phrases)
+    turn = Turn(
+        question=TextField(text="What happens?", provenance=provenance),
+        answer=TextField(text=answer, provenance=provenance),
+        phrases=phrases,
+    )
     return Sample(
         key=sample_key(source, spec.video_id, 0, spec.num_frames, conversation_index),
         source=source,
         video_id=spec.video_id,
-        video=VideoRef(uri=f"{spec.video_id}.mp4", fps=spec.fps, num_frames=spec.num_frames, width=spec.width, height=spec.height, content_hash="sha256:" + "ab" * 32),
+        video=VideoRef(
+            uri=f"{spec.video_id}.mp4",
+            fps=spec.fps,
+            num_frames=spec.num_frames,
+            width=spec.width,
+            height=spec.height,
+            content_hash="sha256:" + "ab" * 32,
+        ),
         clip=Clip(start=0, end=spec.num_frames, frame_indices=tuple(frame_indices)),
         conversation_index=conversation_index,
         caption=TextField(text="shapes move", provenance=Provenance(kind="model", name="tiny:captioner", revision="abc")),

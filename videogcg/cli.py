@@ -51,7 +51,11 @@ def run(
 
     overrides = {"num_frames": num_frames, "samples_per_shard": samples_per_shard, "source_name": source_name}
     stats = run_masks_expressions(
-        input_dir, output, RunConfig.load(config, overrides), overwrite=overwrite, progress=lambda items: tqdm(items, desc="videos", unit="video")
+        input_dir,
+        output,
+        RunConfig.load(config, overrides),
+        overwrite=overwrite,
+        progress=lambda items: tqdm(items, desc="videos", unit="video"),
     )
     summary = stats.summary()
     typer.echo(f"wrote {summary['written']} samples to {len(summary['shards'])} shards in {output}; {summary['failed']} failed")

@@ -71,7 +71,11 @@ def render_preview(item: ShardSample, max_frames: int = 8, columns: int = 4, tex
         answer, cursor, parts = turn.answer.text, 0, [("A:", (220, 220, 220))]
         for phrase in turn.phrases:
             color = colors[phrase.object_ids[0]]
-            parts += [(answer[cursor : phrase.start], (255, 255, 255)), (phrase.text, color), (f"[{','.join(map(str, phrase.object_ids))}]", color)]
+            parts += [
+                (answer[cursor : phrase.start], (255, 255, 255)),
+                (phrase.text, color),
+                (f"[{','.join(map(str, phrase.object_ids))}]", color),
+            ]
             cursor = phrase.end
         parts.append((answer[cursor:], (255, 255, 255)))
         placed_blocks.append(_wrap_segments(measure, parts, font, grid_width - 2 * _PAD))

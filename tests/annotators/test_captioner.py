@@ -46,7 +46,7 @@ def test_grounded_caption_from_a_random_model_is_rejected_with_a_reason(captione
 
 
 def test_bad_inputs_are_named(captioner, scene_video):
-    with pytest.raises(ValueError, match=r"clip 1 must be \(T, H, W, 3\) uint8"):
+    with pytest.raises(ValueError, match=r"clip 1 must be a \(T, H, W, 3\) uint8 array"):
         captioner.caption_clips([scene_video.frames, scene_video.frames.astype(np.float32)])
     never_seen = ObjectToDescribe(7, "ghost", [None] * scene_video.spec.num_frames)
     with pytest.raises(ValueError, match="object 7: no frame shows it"):

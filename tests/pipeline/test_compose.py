@@ -17,7 +17,9 @@ def test_choose_expressions_mentions_each_object_once_in_source_order():
 
 
 def test_compose_answer_spans_point_at_the_expressions():
-    text, phrases = compose_answer([SourceExpression("a cat", (3,)), SourceExpression("the two dogs", (1, 2)), SourceExpression("a man", (0,))])
+    text, phrases = compose_answer(
+        [SourceExpression("a cat", (3,)), SourceExpression("the two dogs", (1, 2)), SourceExpression("a man", (0,))]
+    )
     assert text == "The video shows a cat, the two dogs and a man."
     assert [text[p.start : p.end] for p in phrases] == ["a cat", "the two dogs", "a man"]
     assert [p.object_ids for p in phrases] == [(3,), (1, 2), (0,)]

@@ -56,7 +56,11 @@ def _broken(sample, change):
         (lambda d: d["objects"][0]["masks"][0].update(size=[100, 160]), "objects[0].masks[0]", "differs from the video"),
         (lambda d: d["conversation"][0]["phrases"][0].update(end=999), "conversation[0].phrases[0].end", "length"),
         (lambda d: _move_phrase(d, 1, 200), "conversation[0].phrases[1]", "outside the answer"),
-        (lambda d: d["conversation"][0]["phrases"][1].update(object_ids=[1, 7]), "conversation[0].phrases[1].object_ids", r"no object track with id \[7\]"),
+        (
+            lambda d: d["conversation"][0]["phrases"][1].update(object_ids=[1, 7]),
+            "conversation[0].phrases[1].object_ids",
+            r"no object track with id \[7\]",
+        ),
         (lambda d: d["conversation"][0]["phrases"].reverse(), "conversation[0].phrases[1]", "overlaps or precedes"),
         (lambda d: d["objects"][1].update(object_id=0), "objects[1].object_id", "appears twice"),
         (lambda d: d["objects"][0]["boxes"].pop(), "objects[0].boxes", "has 2 entries"),

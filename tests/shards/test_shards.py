@@ -146,4 +146,3 @@ def test_writing_is_deterministic(tmp_path, scene_video):
     a = write(tmp_path / "a", scene_video, samples)[0].read_bytes()
     b = write(tmp_path / "b", scene_video, samples)[0].read_bytes()
     assert a == b
-

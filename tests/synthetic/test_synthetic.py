@@ -27,7 +27,8 @@ def test_masks_are_disjoint_and_the_front_shape_occludes():
 
 def test_random_scene_has_crossing_and_entering_objects(scene_video):
     overlap_frames = [
-        t for t in range(scene_video.spec.num_frames)
+        t
+        for t in range(scene_video.spec.num_frames)
         if (scene_video.frames[t] == COLORS[scene_video.spec.shapes[1].color]).all(-1).sum() < scene_video.masks[1, t].size
     ]
     assert overlap_frames

@@ -15,6 +15,7 @@ from typing import ClassVar
 import numpy as np
 
 from videogcg.annotators.base import GenerativeAnnotator
+from videogcg.annotators.clips import check_clip
 from videogcg.annotators.crops import Box, best_views, crop_around
 from videogcg.annotators.refiner import RefinedCaption
 from videogcg.schemas import TextField
@@ -28,13 +29,6 @@ class ObjectToDescribe:
     boxes: list[Box | None]  # one per frame of the clip; derive them from masks with videogcg.schemas.masks.to_box
 
 
-def check_frames(frames: np.ndarray, what: str = "frames") -> None:
-    if frames.ndim != 4 or frames.shape[-1] != 3 or frames.dtype != np.uint8:
-        raise ValueError(f"{what} must be (T, H, W, 3) uint8, got {frames.shape} {frames.dtype}")
-    if len(frames) == 0:
-        raise ValueError(f"{what} hold no frame")
-
-
 def evenly_spaced(count: int, total: int) -> list[int]:
     return sorted(set(np.linspace(0, total - 1, min(count, total)).round().astype(int).tolist()))
 
@@ -46,7 +40,9 @@ def check_all_ids(reply: str, object_ids: set[int]) -> ParsedMarkup:
     missing = sorted(object_ids - set(tagged))
     repeated = sorted({i for i in tagged if tagged.count(i) > 1})
     if missing or repeated:
-        raise ValueError("; ".join(p for p in (missing and f"objects not tagged: {missing}", repeated and f"objects tagged twice: {repeated}") if p))
+        raise ValueError(
+            "; ".join(p for p in (missing and f"objects not tagged: {missing}", repeated and f"objects tagged twice: {repeated}") if p)
+        )
     return parsed
 
 
@@ -64,14 +60,14 @@ class Captioner(GenerativeAnnotator):
     def caption_clips(self, clips: Sequence[np.ndarray]) -> list[TextField]:
         views = []
         for n, clip in enumerate(clips):
-            check_frames(clip, f"clip {n}")
+            check_clip(clip, f"clip {n}")
             views.append([clip[t] for t in evenly_spaced(self.num_frames, len(clip))])
         replies = self.ask([self.prompts.dense_caption] * len(clips), views)
         provenance = self.provenance(num_frames=self.num_frames)
         return [TextField(text=reply, provenance=provenance) for reply in replies]
 
     def describe_objects(self, frames: np.ndarray, objects: Sequence[ObjectToDescribe]) -> list[TextField]:
-        check_frames(frames)
+        check_clip(frames)
         texts, views = [], []
         for obj in objects:
             if len(obj.boxes) != len(frames):
@@ -89,7 +85,7 @@ class Captioner(GenerativeAnnotator):
         """One tagged dense caption per clip; `descriptions[i]` maps object id to its description."""
         texts, views = [], []
         for n, (clip, described) in enumerate(zip(clips, descriptions, strict=True)):
-            check_frames(clip, f"clip {n}")
+            check_clip(clip, f"clip {n}")
             if not described:
                 raise ValueError(f"clip {n}: no object descriptions to tie into a caption")
             listing = "\n".join(f"{object_id}: {text}" for object_id, text in sorted(described.items()))

@@ -51,7 +51,9 @@ def generate_chat(
         if images is None:
             inputs = tokenizer(prompts, return_tensors="pt", padding=True)
         else:
-            flat = [Image.fromarray(im) if isinstance(im, np.ndarray) else im for group in images[start : start + batch_size] for im in group]
+            flat = [
+                Image.fromarray(im) if isinstance(im, np.ndarray) else im for group in images[start : start + batch_size] for im in group
+            ]
             inputs = loaded.processor(images=flat, text=prompts, return_tensors="pt", padding=True)
         inputs = inputs.to(loaded.device)
         if "pixel_values" in inputs:

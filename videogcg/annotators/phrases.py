@@ -86,7 +86,9 @@ class SpacyPhraseExtractor:
         import spacy
 
         self.load()
-        provenance = Provenance(kind="model", name=f"spacy:{self.model}", revision=self._nlp.meta.get("version"), parameters={"spacy": spacy.__version__})
+        provenance = Provenance(
+            kind="model", name=f"spacy:{self.model}", revision=self._nlp.meta.get("version"), parameters={"spacy": spacy.__version__}
+        )
         return [
             ExtractedPhrases(caption, tuple(PhraseSpan(c.start_char, c.end_char, c.text) for c in doc.noun_chunks), provenance)
             for caption, doc in zip(captions, self._nlp.pipe(captions))

@@ -12,8 +12,7 @@ class Prompts(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     dense_caption: str = (
-        "These are frames of one video, in order. Describe the video in detail: every object, what it looks like "
-        "and what it is doing."
+        "These are frames of one video, in order. Describe the video in detail: every object, what it looks like and what it is doing."
     )
     object_description: str = (
         "These are crops of one {label} from a video, in order. What does the {label} look like and what is the {label} doing?"

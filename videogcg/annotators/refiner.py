@@ -63,6 +63,4 @@ class CaptionRefiner(GenerativeAnnotator):
             texts.append(self.prompts.caption_refinement.format(caption=request.caption, context=context))
         results = self.ask_validated(texts, lambda i, reply: (reply, check_tags(originals[i], reply, requests[i].known_ids)))
         provenance = self.provenance(max_attempts=self.max_attempts)
-        return [
-            RefinedCaption(*(r.value or (None, None)), provenance=provenance, attempts=r.attempts, reason=r.reason) for r in results
-        ]
+        return [RefinedCaption(*(r.value or (None, None)), provenance=provenance, attempts=r.attempts, reason=r.reason) for r in results]

@@ -34,7 +34,9 @@ def compose_answer(expressions: list[SourceExpression]) -> tuple[str, tuple[Grou
     for i, expression in enumerate(expressions):
         if i:
             text += " and " if i == len(expressions) - 1 else ", "
-        phrases.append(GroundedPhrase(start=len(text), end=len(text) + len(expression.text), text=expression.text, object_ids=expression.object_ids))
+        phrases.append(
+            GroundedPhrase(start=len(text), end=len(text) + len(expression.text), text=expression.text, object_ids=expression.object_ids)
+        )
         text += expression.text
     return text + ".", tuple(phrases)
 
@@ -69,7 +71,8 @@ def compose_expression_sample(video: SourceVideo, video_ref: VideoRef, frame_ind
     rule = Provenance(kind="rule", name="compose_from_expressions", revision=COMPOSE_VERSION)
     turn = Turn(
         question=TextField(
-            text=config.question_templates[template], provenance=Provenance(kind="rule", name="question_template", parameters={"index": template})
+            text=config.question_templates[template],
+            provenance=Provenance(kind="rule", name="question_template", parameters={"index": template}),
         ),
         answer=TextField(text=answer, provenance=rule),
         phrases=phrases,

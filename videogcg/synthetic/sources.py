@@ -58,7 +58,9 @@ def write_boxes_captions(root: Path, videos: list[SyntheticVideo]) -> None:
             }
             for i, (shape, (start, end)) in enumerate(zip(video.spec.shapes, spans))
         ]
-        entries.append({"video_id": video.spec.video_id, "file": f"videos/{video.spec.video_id}.mp4", "caption": caption, "objects": objects})
+        entries.append(
+            {"video_id": video.spec.video_id, "file": f"videos/{video.spec.video_id}.mp4", "caption": caption, "objects": objects}
+        )
     (root / "annotations.json").write_text(json.dumps({"videos": entries}, indent=1))
 
 
@@ -83,7 +85,10 @@ def write_masks_expressions(root: Path, videos: list[SyntheticVideo]) -> None:
         expressions = [(shape.expression, [shape.object_id]) for shape in video.spec.shapes]
         # The first two shapes always cross; half the videos list that two-object expression first.
         first, second = video.spec.shapes[:2]
-        crossing = (f"the {first.color} {first.shape} and the {second.color} {second.shape} crossing paths", [first.object_id, second.object_id])
+        crossing = (
+            f"the {first.color} {first.shape} and the {second.color} {second.shape} crossing paths",
+            [first.object_id, second.object_id],
+        )
         expressions.insert(0, crossing) if n % 2 else expressions.append(crossing)
         meta[video.spec.video_id] = {
             "expressions": {

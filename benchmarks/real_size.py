@@ -1,0 +1,61 @@
+"""Real-size architectures with random weights, built from the configs in configs/models/ (no download).
+
+They give real timings on this machine; their outputs are meaningless. Tokenizers and processors are the
+tiny ones, with the image geometry of the real checkpoint.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import torch
+import transformers
+
+from videogcg.annotators.registry import LoadedModel, ModelSpec
+
+CONFIGS = Path(__file__).resolve().parents[1] / "configs" / "models"
+
+
+def architecture(name: str):
+    data = json.loads((CONFIGS / name).read_text())
+    model_type = data.pop("model_type")
+    data.pop("architectures", None)
+    return transformers.CONFIG_MAPPING[model_type](**data)
+
+
+def random_model(name: str, model_class: str, family: str, processor, dtype: torch.dtype = torch.float32, **overrides) -> LoadedModel:
+    config = architecture(name)
+    for key, value in overrides.items():
+        setattr(config, key, value)
+    torch.manual_seed(0)
+    model = getattr(transformers, model_class)(config).to(dtype).eval()
+    return LoadedModel(ModelSpec("local", f"random:{name}"), family, model, processor, None, torch.device("cpu"), dtype)
+
+
+def text_llm() -> LoadedModel:
+    from videogcg.annotators.tiny.tokenizer import build_tokenizer
+
+    return random_model("qwen2.5-1.5b-instruct.json", "Qwen2ForCausalLM", "text_llm", build_tokenizer())
+
+
+def vlm() -> LoadedModel:
+    from transformers import LlavaProcessor
+    from transformers.models.siglip.image_processing_pil_siglip import SiglipImageProcessorPil
+
+    from videogcg.annotators.tiny.tokenizer import CHAT_TEMPLATE, IMAGE_TOKEN, build_tokenizer
+
+    tokenizer = build_tokenizer()
+    config = architecture("llava-interleave-qwen-0.5b.json")
+    size = config.vision_config.image_size
+    processor = LlavaProcessor(
+        image_processor=SiglipImageProcessorPil(size={"height": size, "width": size}),
+        tokenizer=tokenizer,
+        patch_size=config.vision_config.patch_size,
+        vision_feature_select_strategy="full",
+        num_additional_image_tokens=0,
+        chat_template=CHAT_TEMPLATE,
+        image_token=IMAGE_TOKEN,
+    )
+    image_token = tokenizer.convert_tokens_to_ids(IMAGE_TOKEN)
+    return random_model("llava-interleave-qwen-0.5b.json", "LlavaForConditionalGeneration", "vlm", processor, image_token_id=image_token)
