@@ -24,7 +24,7 @@ import numpy as np
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from benchmarks import real_size  # noqa: E402
-from benchmarks.common import peak_rss_mb, timed, write_results  # noqa: E402
+from benchmarks.common import in_fresh_process, peak_rss_mb, timed, write_results  # noqa: E402
 from videogcg.synthetic import random_scene, render  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -87,10 +87,10 @@ def bench_captioner(size: str, cache: Path) -> list[dict]:
     from videogcg.annotators.registry import load
 
     loaded = load("tiny:vlm", "vlm", cache_dir=cache) if size == "tiny" else real_size.vlm()
-    clips = [clip(seed=s) for s in range(4)]
-    frames_per_clip, tokens = 4, 16
+    count, frames_per_clip, tokens = (4, 4, 16) if size == "tiny" else (2, 2, 16)  # real: 729 image tokens a frame
+    clips = [clip(seed=s) for s in range(count)]
     rows = []
-    for batch in (1, 4):
+    for batch in (1, count):
         captioner = Captioner.from_loaded(loaded, num_frames=frames_per_clip, max_new_tokens=tokens, batch_size=batch)
         seconds = timed(lambda: captioner.caption_clips(clips), repeats=1 if size == "real" else 3)
         rows.append(
@@ -99,10 +99,55 @@ def bench_captioner(size: str, cache: Path) -> list[dict]:
     return rows
 
 
+def bench_grounder(size: str, cache: Path) -> list[dict]:
+    from videogcg.annotators.grounder import Grounder, GrounderConfig
+
+    frames = clip(frames=8, width=640, height=480)
+    phrases = ["a yellow square", "a blue circle", "an orange triangle"]
+    keyframes = [0, 2, 4, 6] if size == "tiny" else [0, 4]
+    rows = []
+    for batch in (1, len(keyframes)):
+        grounder = Grounder(GrounderConfig(batch_size=batch, cache_dir=cache))
+        if size == "real":
+            grounder._loaded = real_size.grounding_dino()  # random weights at the real size; nothing to load
+        seconds = timed(lambda: grounder.ground(frames, phrases, keyframes), repeats=1 if size == "real" else 3)
+        rows.append(row("grounder", size, batch, len(keyframes), seconds, "frames", phrases=len(phrases), frame_size="640x480"))
+    return rows
+
+
+def bench_propagator(size: str, cache: Path) -> list[dict]:
+    from videogcg.annotators.propagator import MaskPropagator, Prompt, PropagatorConfig
+
+    length = 24 if size == "tiny" else 3
+    video = render(random_scene(np.random.default_rng(0), "bench", width=320, height=240, num_frames=length))
+    boxes = [video.box(i, 0) or (10.0, 10.0, 40.0, 40.0) for i in range(3)] + [(200.0, 20.0, 60.0, 50.0)]
+    propagator = MaskPropagator(PropagatorConfig(bidirectional=False, cache_dir=cache))
+    if size == "real":
+        propagator._loaded = real_size.sam2_video()
+    rows = []
+    for objects in (1, 4):
+        prompts = [Prompt(i, 0, box=boxes[i]) for i in range(objects)]
+        seconds = timed(lambda: propagator.propagate(video.frames, prompts), repeats=1 if size == "real" else 3)
+        rows.append(row("propagator (SAM2)", size, 1, length, seconds, "frames", objects=objects, direction="forward"))
+    rows[-1]["cost_of_4_vs_1_object"] = round(rows[-1]["seconds"] / rows[-2]["seconds"], 2)
+    return rows
+
+
+def bench_sam2_memory(size: str, cache: Path) -> list[dict]:
+    if size != "tiny":
+        return []
+    rows = [in_fresh_process("benchmarks.sam2_memory", str(length), str(cache)) for length in (100, 1000)]
+    rows[1]["peak_vs_100_frames"] = round(rows[1]["peak_rss_mb"] / rows[0]["peak_rss_mb"], 3)
+    return [{"annotator": "propagator (SAM2) memory", "model": "tiny", "direction": "both", "objects": 2, **r} for r in rows]
+
+
 SECTIONS = {
     "spacy": lambda size, cache: bench_spacy() if size == "tiny" else [],
     "text-llm": bench_text_llm,
     "captioner": bench_captioner,
+    "grounder": bench_grounder,
+    "propagator": bench_propagator,
+    "sam2-memory": bench_sam2_memory,
 }
 
 
@@ -121,7 +166,7 @@ def main(argv: list[str] | None = None) -> None:
     notes.append(f"peak RSS of the benchmark process: {peak_rss_mb():.0f} MB")
     device = "cpu"
     output = args.output or RESULTS / f"annotators-{device}.json"
-    write_results(output, rows, notes)
+    write_results(output, rows, notes, "python -m benchmarks.annotators " + " ".join(argv if argv is not None else sys.argv[1:]))
     print(json.dumps({"rows": len(rows), "output": str(output)}))
 
 

@@ -49,6 +49,22 @@ def in_fresh_process(module: str, *args: str) -> dict:
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
-def write_results(path: Path, rows: list[dict], notes: list[str]) -> None:
+def markdown_table(rows: list[dict]) -> str:
+    columns = list(dict.fromkeys(key for row in rows for key in row))
+    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    lines += ["| " + " | ".join(str(row.get(c, "")) for c in columns) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def write_results(path: Path, rows: list[dict], notes: list[str], command: str) -> None:
+    """`path` (JSON) and the same figures as a Markdown table beside it (`.md`)."""
+    machine = machine_info()
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({"machine": machine_info(), "rows": rows, "notes": notes}, indent=2) + "\n")
+    path.write_text(json.dumps({"machine": machine, "command": command, "rows": rows, "notes": notes}, indent=2) + "\n")
+    groups: dict[str, list[dict]] = {}
+    for row in rows:
+        groups.setdefault(row.get("annotator", ""), []).append(row)
+    sections = [f"## {name}\n\n{markdown_table(group)}" for name, group in groups.items()]
+    header = f"# {path.stem}\n\nReproduce: `{command}`\n\nMachine: {json.dumps(machine)}\n"
+    body = "\n\n".join([header, *sections, "Notes:\n\n" + "\n".join(f"- {n}" for n in notes)])
+    path.with_suffix(".md").write_text(body + "\n")

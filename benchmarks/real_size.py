@@ -59,3 +59,18 @@ def vlm() -> LoadedModel:
     )
     image_token = tokenizer.convert_tokens_to_ids(IMAGE_TOKEN)
     return random_model("llava-interleave-qwen-0.5b.json", "LlavaForConditionalGeneration", "vlm", processor, image_token_id=image_token)
+
+
+def grounding_dino() -> LoadedModel:
+    from transformers import BertTokenizer, GroundingDinoProcessor
+    from transformers.models.grounding_dino.image_processing_pil_grounding_dino import GroundingDinoImageProcessorPil
+
+    from videogcg.annotators.tiny.grounding_dino import vocabulary
+
+    tokenizer = BertTokenizer(vocab={token: i for i, token in enumerate(vocabulary())})
+    processor = GroundingDinoProcessor(image_processor=GroundingDinoImageProcessorPil(), tokenizer=tokenizer)  # 800 / 1333 px
+    return random_model("grounding-dino-tiny.json", "GroundingDinoForObjectDetection", "grounding_dino", processor)
+
+
+def sam2_video() -> LoadedModel:
+    return random_model("sam2.1-hiera-tiny.json", "Sam2VideoModel", "sam2_video", None)

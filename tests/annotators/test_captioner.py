@@ -39,6 +39,16 @@ def test_object_descriptions_one_per_object(captioner, scene_video):
     assert descriptions[0].provenance.parameters["crops_per_object"] == 3
 
 
+def test_objects_from_masklets_take_boxes_from_their_masks(scene_video):
+    from tests.factories import make_sample
+
+    sample = make_sample(scene_video, frame_indices=tuple(range(12)))
+    track = sample.objects[2].model_copy(update={"boxes": (None,) * 12})
+    described = ObjectToDescribe.from_masklet(track)
+    assert described.boxes == [scene_video.box(2, t) for t in range(12)]
+    assert (described.object_id, described.label) == (2, track.label)
+
+
 def test_grounded_caption_from_a_random_model_is_rejected_with_a_reason(captioner, scene_video):
     [result] = captioner.grounded_captions([scene_video.frames], [{0: "a square", 1: "a circle"}])
     assert result.markup is None and result.attempts == captioner.max_attempts

@@ -18,15 +18,22 @@ from videogcg.annotators.base import GenerativeAnnotator
 from videogcg.annotators.clips import check_clip
 from videogcg.annotators.crops import Box, best_views, crop_around
 from videogcg.annotators.refiner import RefinedCaption
-from videogcg.schemas import TextField
+from videogcg.schemas import Masklet, TextField
 from videogcg.schemas.markup import ParsedMarkup, parse_bracketed
+from videogcg.schemas.masks import to_box
 
 
 @dataclass(frozen=True)
 class ObjectToDescribe:
     object_id: int
     label: str
-    boxes: list[Box | None]  # one per frame of the clip; derive them from masks with videogcg.schemas.masks.to_box
+    boxes: list[Box | None]  # one per frame of the clip, None where the object is absent
+
+    @classmethod
+    def from_masklet(cls, track: Masklet) -> ObjectToDescribe:
+        """From a track of the sample (masks-only sources): its boxes, or the tight boxes of its masks."""
+        boxes = [box if box is not None else (None if mask is None else to_box(mask)) for box, mask in zip(track.boxes, track.masks)]
+        return cls(track.object_id, track.label, boxes)
 
 
 def evenly_spaced(count: int, total: int) -> list[int]:
