@@ -62,3 +62,31 @@ def test_encode_rejects_wrong_input():
         encode_mp4(np.zeros((2, 8, 8, 3), np.float32), fps=10)
     with pytest.raises(ValueError, match="no frames"):
         encode_mp4(np.zeros((0, 8, 8, 3), np.uint8), fps=10)
+
+
+def test_a_folder_of_frame_images_reads_like_a_video(tmp_path):
+    from PIL import Image
+
+    from videogcg.schemas import content_hash
+
+    frames = gradient_frames(5, 24, 32)
+    for t, frame in enumerate(frames):
+        Image.fromarray(frame).save(tmp_path / f"{t:05d}.png")
+    (tmp_path / "notes.txt").write_text("not a frame")
+    info = probe(tmp_path)
+    assert (info.num_frames, info.width, info.height) == (5, 32, 24)
+    np.testing.assert_array_equal(read_frames(tmp_path), frames)  # PNG is lossless
+    np.testing.assert_array_equal(read_frames(tmp_path, [4, 1]), frames[[4, 1]])
+    before = content_hash(tmp_path)
+    Image.fromarray(frames[0][::-1].copy()).save(tmp_path / "00000.png")
+    assert content_hash(tmp_path) != before
+    with pytest.raises(VideoReadError, match="frame 5 requested, folder has 5 frames"):
+        read_frames(tmp_path, [5])
+
+
+def test_broken_frame_folders_are_named(tmp_path):
+    with pytest.raises(VideoReadError, match="holds no frame images"):
+        read_frames(tmp_path)
+    (tmp_path / "00000.jpg").write_bytes(b"not a jpeg")
+    with pytest.raises(VideoReadError, match="00000.jpg: cannot be read as an image"):
+        read_frames(tmp_path)

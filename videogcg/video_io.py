@@ -1,4 +1,5 @@
-"""Reading and writing video: H.264 encoding through PyAV, decoding through decord.
+"""Reading and writing video: H.264 encoding through PyAV, decoding through decord; folders of frame images
+(the JPEGImages layout of YouTube-VIS, MeViS and Ref-YouTube-VOS) read with PIL.
 
 decord decodes sequentially much faster than it seeks, so `read_frames` reads a whole clip in one pass
 when the requested frames are dense and seeks only for sparse ones. decord 0.6 fails to copy frames of a
@@ -17,6 +18,7 @@ from pathlib import Path
 import av
 import decord
 import numpy as np
+from PIL import Image
 
 logger = logging.getLogger(__name__)
 
@@ -31,6 +33,39 @@ class VideoReadError(Exception):
         super().__init__(f"{source}: {reason}")
         self.source = source
         self.reason = reason
+
+
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
+# Frame folders carry no timing; YouTube-VIS-style folders hold every 5th frame of 30 fps video.
+FRAME_FOLDER_FPS = 6.0
+
+
+def frame_files(folder: Path) -> list[Path]:
+    files = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+    if not files:
+        raise VideoReadError(str(folder), f"folder holds no frame images ({', '.join(IMAGE_SUFFIXES)})")
+    return files
+
+
+def _read_image(path: Path) -> np.ndarray:
+    try:
+        with Image.open(path) as image:
+            return np.asarray(image.convert("RGB"))
+    except (OSError, ValueError) as error:
+        raise VideoReadError(str(path), f"cannot be read as an image ({error})") from None
+
+
+def _read_folder(folder: Path, indices: list[int] | None) -> np.ndarray:
+    files = frame_files(folder)
+    wanted = list(range(len(files))) if indices is None else list(indices)
+    for index in wanted:
+        if not 0 <= index < len(files):
+            raise VideoReadError(str(folder), f"frame {index} requested, folder has {len(files)} frames")
+    frames = [_read_image(files[i]) for i in wanted]
+    for i, frame in zip(wanted, frames):
+        if frame.shape != frames[0].shape:
+            raise VideoReadError(str(files[i]), f"frame size {frame.shape[1]}x{frame.shape[0]} differs from the folder's first")
+    return np.stack(frames)
 
 
 @dataclass(frozen=True)
@@ -67,13 +102,22 @@ def _name(source: str | Path | bytes, name: str | None) -> str:
 
 
 def probe(source: str | Path | bytes, name: str | None = None) -> VideoInfo:
+    if isinstance(source, (str, Path)) and Path(source).is_dir():
+        files = frame_files(Path(source))
+        height, width = _read_image(files[0]).shape[:2]
+        return VideoInfo(fps=FRAME_FOLDER_FPS, num_frames=len(files), width=width, height=height)
     reader = _open(source, _name(source, name))
     height, width = reader[0].shape[:2]
     return VideoInfo(fps=float(reader.get_avg_fps()), num_frames=len(reader), width=width, height=height)
 
 
 def read_frames(source: str | Path | bytes, indices: list[int] | None = None, name: str | None = None) -> np.ndarray:
-    """Decode frames as a (T, H, W, 3) uint8 RGB array: all frames, or the given indices in order."""
+    """Decode frames as a (T, H, W, 3) uint8 RGB array: all frames, or the given indices in order.
+
+    `source` is a video file, mp4 bytes, or a folder of frame images.
+    """
+    if isinstance(source, (str, Path)) and Path(source).is_dir():
+        return _read_folder(Path(source), indices)
     name = _name(source, name)
     reader = _open(source, name)
     total = len(reader)

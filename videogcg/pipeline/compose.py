@@ -43,7 +43,8 @@ def compose_answer(expressions: list[SourceExpression]) -> tuple[str, tuple[Grou
 
 def _masklet(video: SourceVideo, object_id: int, frame_indices: tuple[int, ...], video_ref: VideoRef) -> Masklet:
     """The object's masks at the sampled frames; every source mask is checked, sampled or not."""
-    masks = video.masks[object_id]
+    source_object = video.object(object_id)
+    masks = source_object.masks
     if len(masks) != video_ref.num_frames:
         raise SourceError(video.path, f"masks of object {object_id}", f"{len(masks)} masks for a video of {video_ref.num_frames} frames")
     size = (video_ref.height, video_ref.width)
@@ -53,7 +54,7 @@ def _masklet(video: SourceVideo, object_id: int, frame_indices: tuple[int, ...],
     sampled = tuple(masks[t] for t in frame_indices)
     return Masklet(
         object_id=object_id,
-        label=video.labels.get(object_id, "object"),
+        label=source_object.label,
         masks=sampled,
         boxes=tuple(None if m is None else rle.to_box(m) for m in sampled),
         scores=(None,) * len(sampled),
@@ -83,7 +84,7 @@ def compose_expression_sample(video: SourceVideo, video_ref: VideoRef, frame_ind
         video_id=video.video_id,
         video=video_ref,
         clip=clip,
-        objects=tuple(_masklet(video, o, frame_indices, video_ref) for o in sorted(video.masks)),
+        objects=tuple(_masklet(video, o.object_id, frame_indices, video_ref) for o in video.objects if o.masks is not None),
         conversation=(turn,),
         stage_versions={"compose": COMPOSE_VERSION, "videogcg": __version__},
     )

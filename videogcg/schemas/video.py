@@ -47,8 +47,13 @@ class Clip(BaseModel):
 
 
 def content_hash(path: str | Path, chunk_size: int = 1 << 20) -> str:
+    """sha256 of a file's bytes; of a folder (of frame images), of its files' names and bytes in name order."""
+    path = Path(path)
     digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        while chunk := f.read(chunk_size):
-            digest.update(chunk)
+    for file in sorted(p for p in path.iterdir() if p.is_file()) if path.is_dir() else [path]:
+        if path.is_dir():
+            digest.update(file.name.encode() + b"\x00")
+        with open(file, "rb") as f:
+            while chunk := f.read(chunk_size):
+                digest.update(chunk)
     return f"sha256:{digest.hexdigest()}"

@@ -1,12 +1,13 @@
-"""MeViS-layout sources: masks plus referring expressions.
+"""MeViS-layout sources: masks plus referring expressions (also the layout of Ref-YouTube-VOS's expressions).
 
 ``meta_expressions.json``::
 
     {"videos": {"<video id>": {"expressions": {"0": {"exp": "...", "obj_id": [0], "anno_id": ["12"]}},
                                "frames": ["00000", ...]}}}
 
-``mask_dict.json`` maps each annotation id to a list with one COCO RLE (or null) per frame. Videos are read
-from ``videos/<video id>.mp4`` (the form `videogcg samples` writes; MeViS's own JPEG folders are not read yet).
+``mask_dict.json`` maps each annotation id to a list with one COCO RLE (or null) per frame. Frames are read
+from MeViS's ``JPEGImages/<video id>/`` folder where it exists, else from ``videos/<video id>.mp4`` (the form
+`videogcg samples` writes).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from videogcg.pipeline.sources.base import SourceError, SourceExpression, SourceVideo
+from videogcg.pipeline.sources.base import SourceError, SourceExpression, SourceObject, SourceVideo
 from videogcg.schemas import RLE
 
 
@@ -53,7 +54,7 @@ class MevisSource:
         where = f"videos[{video_id!r}]"
         if not isinstance(entry, dict) or not isinstance(entry.get("expressions"), dict):
             raise SourceError(self.meta_path, f"{where}.expressions", "missing or not an object")
-        expressions, masks, labels = [], {}, {}
+        expressions, masks, labels = [], {}, {}  # masks and labels by object id
         for exp_id, item in entry["expressions"].items():
             field = f"{where}.expressions[{exp_id!r}]"
             text, obj_ids, anno_ids = (item.get(k) if isinstance(item, dict) else None for k in ("exp", "obj_id", "anno_id"))
@@ -69,9 +70,10 @@ class MevisSource:
             if len(obj_ids) == 1:
                 labels.setdefault(obj_ids[0], text.strip())
             expressions.append(SourceExpression(text.strip(), tuple(obj_ids)))
-        for object_id in masks:
-            labels.setdefault(object_id, "object")
-        return SourceVideo(self.name, video_id, self.root / "videos" / f"{video_id}.mp4", tuple(expressions), masks, labels)
+        objects = tuple(SourceObject(o, labels.get(o, "object"), masks=masks[o]) for o in sorted(masks))
+        frames = self.root / "JPEGImages" / video_id
+        path = frames if frames.is_dir() else self.root / "videos" / f"{video_id}.mp4"
+        return SourceVideo(self.name, video_id, path, objects=objects, expressions=tuple(expressions))
 
     def _masks(self, anno_id: str) -> tuple[RLE | None, ...]:
         if anno_id not in self._mask_dict:
