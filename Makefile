@@ -20,11 +20,15 @@ $(STAMP): pyproject.toml constraints.txt
 	@! $(PIP) show torchvision >/dev/null 2>&1 || (echo "torchvision got installed; it breaks transformers on CPU torch" && exit 1)
 	touch $(STAMP)
 
+# The whole flow on generated sample videos, one run per source form, with the tiny offline models.
 demo: install
 	$(BIN)/videogcg samples --output $(DEMO)/inputs
-	$(BIN)/videogcg run $(DEMO)/inputs/masks_expressions --output $(DEMO)/shards --overwrite
-	$(BIN)/videogcg inspect $(DEMO)/shards
-	$(BIN)/videogcg preview $(DEMO)/shards --output $(DEMO)/preview.png
+	for form in masks_expressions boxes_captions; do \
+	  format=$$( [ $$form = masks_expressions ] && echo mevis || echo $$form ); \
+	  $(BIN)/videogcg run --config configs/tiny.yaml --format $$format --input $(DEMO)/inputs/$$form --output $(DEMO)/$$form || exit 1; \
+	  $(BIN)/videogcg inspect $(DEMO)/$$form || exit 1; \
+	  $(BIN)/videogcg preview $(DEMO)/$$form --output $(DEMO)/preview-$$form.png || exit 1; \
+	done
 
 test: install
 	$(BIN)/ruff check videogcg tests benchmarks

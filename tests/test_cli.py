@@ -24,8 +24,16 @@ def invoke(*args):
 def dataset(tmp_path_factory):
     root = tmp_path_factory.mktemp("cli")
     invoke("samples", "--output", root / "in", "--num-videos", 3, "--width", 128, "--height", 96, "--num-frames", 12)
-    output = invoke("run", root / "in" / "masks_expressions", "--output", root / "shards", "--num-frames", 4, "--samples-per-shard", 2)
-    assert "wrote 3 samples to 2 shards" in output and "0 failed" in output
+    output = invoke(
+        "run",
+        "--input",
+        root / "in" / "masks_expressions",
+        "--output",
+        root / "shards",
+        "sampling.num_frames=4",
+        "output.videos_per_shard=2",
+    )
+    assert "3 videos (3 this run): 3 samples in 2 shards" in output and "0 failed" in output
     return root / "shards"
 
 
@@ -74,10 +82,15 @@ def test_preview_with_unknown_key_fails_clearly(dataset, tmp_path):
 def test_run_records_failures_and_reports_them(tmp_path):
     invoke("samples", "--output", tmp_path / "in", "--num-videos", 2, "--width", 64, "--height", 64, "--num-frames", 6)
     (tmp_path / "in" / "masks_expressions" / "videos" / "synth0001.mp4").write_bytes(b"")
-    output = invoke("run", tmp_path / "in" / "masks_expressions", "--output", tmp_path / "out")
-    assert "wrote 1 samples" in output and "1 failed" in output and "read_video: VideoReadError: 1" in output
+    output = invoke("run", "--input", tmp_path / "in" / "masks_expressions", "--output", tmp_path / "out")
+    assert "1 samples" in output and "1 failed" in output and "sample_frames: VideoReadError: 1" in output
     summary = json.loads(invoke("inspect", tmp_path / "out", "--json"))
-    assert summary["failures"] == 1 and summary["failures_by_reason"] == {"read_video: VideoReadError": 1}
+    assert summary["failures"] == 1 and summary["failures_by_reason"] == {"sample_frames: VideoReadError": 1}
+
+
+def test_config_errors_name_the_key(tmp_path):
+    result = runner.invoke(app, ["run", "--input", str(tmp_path), "--output", str(tmp_path / "o"), "sampling.num_frames=many"])
+    assert result.exit_code != 0 and "sampling.num_frames" in result.output
 
 
 def test_installed_entry_point_runs(tmp_path):

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Optional
 
 import typer
 from tqdm import tqdm
+
+from videogcg.pipeline.source_registry import FORMATS
 
 app = typer.Typer(help="Build grounded video-conversation (GCG) datasets.", no_args_is_help=True, add_completion=False)
 
@@ -35,32 +39,64 @@ def samples(
         typer.echo(f"{form:<18} {root}")
 
 
-@app.command()
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
 def run(
-    input_dir: Path = typer.Argument(..., help="A masks + referring-expressions source (MeViS layout)."),
-    output: Path = typer.Option(..., "--output", "-o", help="Folder for shards, manifests and run reports."),
-    config: Optional[Path] = typer.Option(None, "--config", "-c", help="YAML run config (defaults are embedded)."),
-    num_frames: Optional[int] = typer.Option(None, help="Override: frames sampled per clip."),
-    samples_per_shard: Optional[int] = typer.Option(None, help="Override: samples per shard."),
-    source_name: Optional[str] = typer.Option(None, help="Override: source name recorded on samples."),
-    overwrite: bool = typer.Option(False, help="Replace shards already in the output folder."),
+    ctx: typer.Context,
+    input_path: Path = typer.Option(..., "--input", "-i", help="The source: a dataset folder or annotation file, per --format."),
+    output: Path = typer.Option(..., "--output", "-o", help="Folder for shards, manifests, dead letters and run stats."),
+    config: Optional[Path] = typer.Option(None, "--config", "-c", help="YAML pipeline config (configs/tiny.yaml; defaults are embedded)."),
+    source_format: str = typer.Option("mevis", "--format", "-f", help="Source format: " + ", ".join(sorted(FORMATS)) + "."),
+    source_name: Optional[str] = typer.Option(None, help="Source name recorded on samples (default: the input's name)."),
+    media: Optional[Path] = typer.Option(None, help="Frames or videos folder, for formats that keep them apart (ytvis: JPEGImages)."),
 ) -> None:
-    """Turn a source that already has masks + expressions into GCG shards (no models involved)."""
-    from videogcg.pipeline.config import RunConfig
-    from videogcg.pipeline.local_run import run_masks_expressions
+    """Run (or resume) the annotation pipeline: videos in, GCG shards out.
 
-    overrides = {"num_frames": num_frames, "samples_per_shard": samples_per_shard, "source_name": source_name}
-    stats = run_masks_expressions(
-        input_dir,
-        output,
-        RunConfig.load(config, overrides),
-        overwrite=overwrite,
-        progress=lambda items: tqdm(items, desc="videos", unit="video"),
+    Extra arguments: `key=value` config overrides (e.g. sampling.num_frames=4) and Beam pipeline options
+    (e.g. --runner=DataflowRunner --project=...); without --runner, Beam's local in-memory runner.
+    """
+    from videogcg.pipeline.beam_pipeline import LOCAL_RUNNER, run_pipeline
+    from videogcg.pipeline.settings import ConfigError, PipelineConfig
+    from videogcg.pipeline.source_registry import SourceSpec
+
+    overrides = [a for a in ctx.args if not a.startswith("-")]
+    beam_args = [a for a in ctx.args if a.startswith("-")]
+    if not any(a.startswith("--runner") for a in beam_args):
+        beam_args = LOCAL_RUNNER + beam_args
+    try:
+        settings = PipelineConfig.load(config, overrides)
+    except ConfigError as error:
+        raise typer.BadParameter(str(error), param_hint="config") from None
+    with _spinner(f"annotating {input_path}"):
+        summary = run_pipeline(
+            SourceSpec(source_format, str(input_path), source_name, str(media) if media else None), output, settings, beam_args
+        )
+    routes = summary["routes"]
+    typer.echo(
+        f"{summary['videos']} videos ({summary['videos_processed_this_run']} this run): {summary['samples']} samples in "
+        f"{len(summary['shards'])} shards (accept {routes['accept']}, review {routes['review']}, dropped {routes['drop']}); "
+        f"{summary['failed']} failed"
     )
-    summary = stats.summary()
-    typer.echo(f"wrote {summary['written']} samples to {len(summary['shards'])} shards in {output}; {summary['failed']} failed")
     for reason, count in summary["failures_by_reason"].items():
-        typer.echo(f"  failed at {reason}: {count} (details in {output / 'failures.jsonl'})")
+        typer.echo(f"  failed at {reason}: {count} (details in {output}/shard-*.records.jsonl)")
+
+
+@contextmanager
+def _spinner(description: str):
+    """A progress line that ticks while Beam runs (its own progress is per-bundle and silent in-process)."""
+    stop = threading.Event()
+
+    def tick():
+        with tqdm(desc=description, unit="s", bar_format="{desc}: {elapsed}") as bar:
+            while not stop.wait(1.0):
+                bar.update(1)
+
+    thread = threading.Thread(target=tick, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
 
 
 @app.command()

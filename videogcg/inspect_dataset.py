@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pyarrow.compute as pc
 
-from videogcg.pipeline.run_report import read_failures
+from videogcg.pipeline.run_report import read_failures, read_records
 from videogcg.shards import list_shards, read_manifest
 
 
@@ -31,6 +31,7 @@ def summarize(directory: str | Path) -> dict:
         "sources": dict(sorted(Counter(manifest["source"].to_pylist()).items())),
         "review_states": dict(sorted(Counter(manifest["review_state"].to_pylist()).items())),
         "min_score": pc.min(scores).as_py() if len(scores) else None,
+        "dropped": sum(r["kind"] == "dropped" for r in read_records(directory)),
         "failures": len(failures),
         "failures_by_reason": dict(Counter(f"{f.stage}: {f.error}" for f in failures)),
     }
@@ -38,7 +39,7 @@ def summarize(directory: str | Path) -> dict:
 
 def format_summary(summary: dict) -> str:
     lines = [f"dataset {summary['directory']}"]
-    for name in ("shards", "samples", "videos", "objects", "phrases", "masks", "frames", "failures"):
+    for name in ("shards", "samples", "videos", "objects", "phrases", "masks", "frames", "dropped", "failures"):
         lines.append(f"  {name:<14}{summary[name]:>10,}")
     for name in ("sources", "review_states", "failures_by_reason"):
         if summary[name]:

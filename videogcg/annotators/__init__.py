@@ -1,4 +1,4 @@
-"""Model-backed annotators (captioner, phrase extractor, grounder, mask propagator, caption refiner).
+"""Model-backed annotators: captioner, phrase extractors, grounder, mask propagator, caption refiner.
 
-Plain Python classes, no Beam: each loads once and then takes batches. Not built yet (see the README).
+Plain Python classes, no Beam: each loads its model once through `registry.load` and then takes batches.
 """

@@ -1,21 +1,21 @@
-"""What a run leaves next to its shards: failures as data, and per-run stats."""
+"""What a run leaves next to its shards: per shard, the dead letters and dropped samples
+(``shard-NNNNNN.records.jsonl``), and for the run, ``run_stats.json``."""
 
 from __future__ import annotations
 
 import json
-import time
 from collections import Counter
-from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
-FAILURES_FILE = "failures.jsonl"
+from videogcg.shards import list_shards, read_manifest
+
 STATS_FILE = "run_stats.json"
 
 
 @dataclass(frozen=True)
 class Failure:
-    """One input that did not become a sample, and why."""
+    """One video that did not become samples, and why (a dead letter)."""
 
     source: str
     video_id: str
@@ -24,43 +24,47 @@ class Failure:
     message: str
 
 
-@dataclass
-class RunStats:
-    inputs: int = 0
-    written: int = 0
-    failures: list[Failure] = field(default_factory=list)
-    shards: list[str] = field(default_factory=list)
-    stage_seconds: Counter = field(default_factory=Counter)
-    started: float = field(default_factory=time.time)
+def shard_records_path(output: Path, shard: int) -> Path:
+    return output / f"shard-{shard:06d}.records.jsonl"
 
-    @contextmanager
-    def timed(self, stage: str):
-        start = time.perf_counter()
-        try:
-            yield
-        finally:
-            self.stage_seconds[stage] += time.perf_counter() - start
 
-    def summary(self) -> dict:
-        return {
-            "inputs": self.inputs,
-            "written": self.written,
-            "failed": len(self.failures),
-            "failures_by_reason": dict(Counter(f"{f.stage}: {f.error}" for f in self.failures)),
-            "shards": self.shards,
-            "stage_seconds": {k: round(v, 3) for k, v in sorted(self.stage_seconds.items())},
-            "wall_seconds": round(time.time() - self.started, 3),
-        }
-
-    def save(self, directory: Path) -> None:
-        with open(directory / FAILURES_FILE, "w") as f:
-            for failure in self.failures:
-                f.write(json.dumps(asdict(failure)) + "\n")
-        (directory / STATS_FILE).write_text(json.dumps(self.summary(), indent=2))
+def read_records(directory: str | Path) -> list[dict]:
+    """Dead letters and dropped samples of the finished shards."""
+    records = []
+    for tar in list_shards(directory):
+        path = tar.with_suffix(".records.jsonl")
+        if path.exists():
+            records += [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    return records
 
 
 def read_failures(directory: str | Path) -> list[Failure]:
-    path = Path(directory) / FAILURES_FILE
-    if not path.exists():
-        return []
-    return [Failure(**json.loads(line)) for line in path.read_text().splitlines() if line.strip()]
+    return [
+        Failure(**{k: r[k] for k in ("source", "video_id", "stage", "error", "message")})
+        for r in read_records(directory)
+        if r["kind"] == "failure"
+    ]
+
+
+def summarize_run(output: Path, videos: int, processed: int, metrics: dict, seconds: float, models: dict) -> dict:
+    manifest = read_manifest(output)
+    records = read_records(output)
+    failures = [r for r in records if r["kind"] == "failure"]
+    summary = {
+        "videos": videos,
+        "videos_processed_this_run": processed,
+        "samples": manifest.num_rows,
+        "routes": {
+            "accept": manifest["review_state"].to_pylist().count("auto_verified"),
+            "review": manifest["review_state"].to_pylist().count("auto"),
+            "drop": sum(r["kind"] == "dropped" for r in records),
+        },
+        "failed": len(failures),
+        "failures_by_reason": dict(Counter(f"{r['stage']}: {r['error']}" for r in failures)),
+        "shards": [p.name for p in list_shards(output)],
+        "stage_seconds": metrics.get("stage_seconds", {}),
+        "wall_seconds": round(seconds, 3),
+        "models": models,
+    }
+    (output / STATS_FILE).write_text(json.dumps(summary, indent=2))
+    return summary

@@ -40,6 +40,15 @@ class ShardWriterConfig:
             raise ValueError("max_samples and max_bytes must be positive")
 
 
+def encode_clip(sample: Sample, frames: np.ndarray, crf: int = 18) -> bytes:
+    """The sample's sampled frames as H.264 mp4, timed at the clip's sampling rate."""
+    expected = (len(sample.clip.frame_indices), sample.video.height, sample.video.width, 3)
+    if frames.shape != expected:
+        raise ValueError(f"sample {sample.key!r}: frames have shape {frames.shape}, expected {expected}")
+    clip_fps = sample.video.fps * len(sample.clip.frame_indices) / (sample.clip.end - sample.clip.start)
+    return encode_mp4(frames, clip_fps, crf)
+
+
 def _tar_size(payload: int) -> int:
     """Bytes a member takes in a tar: one header block plus the data padded to whole blocks."""
     return _TAR_BLOCK + -(-payload // _TAR_BLOCK) * _TAR_BLOCK
@@ -77,11 +86,11 @@ class ShardWriter:
 
         Returns the name of the shard the sample went to.
         """
-        expected = (len(sample.clip.frame_indices), sample.video.height, sample.video.width, 3)
-        if frames.shape != expected:
-            raise ValueError(f"sample {sample.key!r}: frames have shape {frames.shape}, expected {expected}")
-        clip_fps = sample.video.fps * len(sample.clip.frame_indices) / (sample.clip.end - sample.clip.start)
-        members = {f"{sample.key}.mp4": encode_mp4(frames, clip_fps, self.config.crf), f"{sample.key}.json": sample.to_json().encode()}
+        return self.write_encoded(sample, encode_clip(sample, frames, self.config.crf))
+
+    def write_encoded(self, sample: Sample, clip_mp4: bytes) -> str:
+        """Add one sample whose clip is already encoded (by `encode_clip`, e.g. on another worker)."""
+        members = {f"{sample.key}.mp4": clip_mp4, f"{sample.key}.json": sample.to_json().encode()}
         size = sum(_tar_size(len(data)) for data in members.values())
         if self._tar is not None and (len(self._rows) >= self.config.max_samples or self._bytes + size > self.config.max_bytes):
             self._finish()
@@ -94,6 +103,11 @@ class ShardWriter:
         self._bytes += size
         self._rows.append(manifest_row(sample, self._path.name))
         return self._path.name
+
+    def start_shard(self) -> None:
+        """Open a shard now if none is open, so that `close` writes it even with no sample (a finished empty shard)."""
+        if self._tar is None:
+            self._open()
 
     def close(self) -> list[Path]:
         if self._tar is not None:

@@ -1,0 +1,185 @@
+"""The Beam pipeline end to end on the local runner, with tiny models."""
+
+import json
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from videogcg.pipeline.beam_pipeline import run_pipeline, shard_of
+from videogcg.pipeline.run_report import read_failures, read_records
+from videogcg.pipeline.settings import PipelineConfig
+from videogcg.pipeline.source_registry import SourceSpec
+from videogcg.schemas import ReviewState
+from videogcg.schemas import masks as rle
+from videogcg.schemas.markup import render_gcg
+from videogcg.shards import iter_dataset, read_manifest
+
+MULTI = ["--runner=DirectRunner", "--direct_running_mode=multi_processing", "--direct_num_workers=2"]
+
+
+@pytest.fixture(scope="module")
+def config(tmp_path_factory):
+    cache = tmp_path_factory.mktemp("models")
+    return PipelineConfig.load(overrides=[f"models.cache_dir={cache}", "sampling.num_frames=6", "output.videos_per_shard=2"])
+
+
+def test_masks_expressions_source_gives_grounded_samples(sources, config, tmp_path):
+    summary = run_pipeline(SourceSpec("mevis", str(sources["masks_expressions"])), tmp_path, config)
+    assert (summary["videos"], summary["samples"], summary["failed"]) == (4, 4, 0)
+    assert summary["shards"] == ["shard-000000.tar", "shard-000001.tar"]
+    assert summary["stage_seconds"]["sample_frames"] >= 0 and "annotate_masks_expressions" in summary["stage_seconds"]
+    meta = json.loads((sources["masks_expressions"] / "meta_expressions.json").read_text())["videos"]
+    mask_dict = json.loads((sources["masks_expressions"] / "mask_dict.json").read_text())
+    items = list(iter_dataset(tmp_path))
+    assert sorted(i.sample.video_id for i in items) == sorted(meta)
+    for item in items:
+        sample = item.sample
+        assert sample.source == "masks_expressions" and sample.meta["source_kind"] == "masks_expressions"
+        assert sample.clip.frame_indices == (2, 6, 10, 14, 18, 22)
+        assert shard_of(sample.video_id, 2) == int(
+            next(r["shard"] for r in read_manifest(tmp_path).to_pylist() if r["key"] == sample.key)[6:12]
+        )
+        turn = sample.conversation[0]
+        assert sorted(o for p in turn.phrases for o in p.object_ids) == [0, 1, 2]
+        assert {p.text for p in turn.phrases} <= {e["exp"] for e in meta[sample.video_id]["expressions"].values()}
+        assert render_gcg(turn.answer.text, turn.phrases).count("[SEG]") == len(item.phrase_masks())
+        anno = {o: a for e in meta[sample.video_id]["expressions"].values() for o, a in zip(e["obj_id"], e["anno_id"])}
+        for n, track in enumerate(sample.objects):
+            assert track.provenance.kind == "source"
+            for i, t in enumerate(sample.clip.frame_indices):
+                source = mask_dict[anno[track.object_id]][t]
+                expected = np.zeros((120, 160), bool) if source is None else rle.decode(rle.RLE.from_coco(source))
+                np.testing.assert_array_equal(item.masks[n, i], expected)
+        verdict = sample.meta["verify"]
+        assert verdict["route"] in ("accept", "review") and 0 <= verdict["confidence"] <= 1
+        assert sample.review == (ReviewState.AUTO_VERIFIED if verdict["route"] == "accept" else ReviewState.AUTO)
+
+
+def test_boxes_captions_source_gets_sam2_masklets_on_two_workers(sources, config, tmp_path):
+    summary = run_pipeline(SourceSpec("boxes_captions", str(sources["boxes_captions"])), tmp_path, config, MULTI)
+    assert summary["failed"] == 0 and summary["samples"] + summary["routes"]["drop"] == 4
+    for item in iter_dataset(tmp_path):
+        sample = item.sample
+        assert sample.meta["source_kind"] == "boxes_captions"
+        assert [t.provenance.name for t in sample.objects] == ["tiny:sam2_video"] * 3
+        assert all(t.provenance.parameters["prompt_kinds"] == ["box"] for t in sample.objects)
+        turn = sample.conversation[0]
+        assert turn.answer.text.startswith(turn.phrases[0].text)  # the source caption, its phrases grounded
+        assert [p.object_ids for p in turn.phrases] == [(0,), (1,), (2,)]
+
+
+def test_config_overrides_reach_the_samples(sources, config, tmp_path):
+    more = config.model_copy(update={"compose": config.compose.model_copy(update={"conversations_per_video": 2})})
+    summary = run_pipeline(SourceSpec("mevis", str(sources["masks_expressions"])), tmp_path, more)
+    assert summary["samples"] == 8
+    assert sorted({i.conversation_index for i in iter_dataset(tmp_path, decode=False)}) == [0, 1]
+
+
+@pytest.fixture
+def damaged_source(sources, tmp_path):
+    """A copy of the MeViS-layout source with a problem in three of its four videos, plus two broken records."""
+    root = tmp_path / "damaged"
+    shutil.copytree(sources["masks_expressions"], root)
+    videos = root / "videos"
+    (videos / "synth0000.mp4").write_bytes(b"")
+    data = (videos / "synth0001.mp4").read_bytes()
+    (videos / "synth0001.mp4").write_bytes(data[: len(data) // 2])
+    meta = json.loads((root / "meta_expressions.json").read_text())
+    mask_dict = json.loads((root / "mask_dict.json").read_text())
+    anno = meta["videos"]["synth0002"]["expressions"]["0"]["anno_id"][0]
+    mask_dict[anno][5] = rle.encode(np.ones((60, 80), bool)).model_dump(mode="json")
+    meta["videos"]["ghost"] = {"expressions": {"0": {"exp": "a ghost", "obj_id": [0], "anno_id": ["0"]}}, "frames": []}
+    meta["videos"]["broken_rle"] = {"expressions": {"0": {"exp": "a blob", "obj_id": [0], "anno_id": ["bad"]}}}
+    mask_dict["bad"] = [{"size": [120, 160]}]
+    (root / "meta_expressions.json").write_text(json.dumps(meta))
+    (root / "mask_dict.json").write_text(json.dumps(mask_dict))
+    return root
+
+
+def test_bad_inputs_become_dead_letters_and_the_rest_is_written(damaged_source, config, tmp_path):
+    summary = run_pipeline(SourceSpec("mevis", str(damaged_source)), tmp_path, config)
+    assert (summary["videos"], summary["samples"], summary["failed"]) == (6, 1, 5)
+    assert [i.sample.video_id for i in iter_dataset(tmp_path)] == ["synth0003"]
+    failures = {f.video_id: f for f in read_failures(tmp_path)}
+    assert failures["synth0000"].stage == "sample_frames" and "synth0000.mp4: file is empty (0 bytes)" in failures["synth0000"].message
+    assert failures["synth0001"].error == "VideoReadError" and "synth0001.mp4" in failures["synth0001"].message
+    assert failures["synth0002"].stage == "annotate_masks_expressions"
+    assert "masks of object 0[5]: size (60, 80) differs from the video's (120, 160)" in failures["synth0002"].message
+    assert "ghost.mp4: file does not exist" in failures["ghost"].message
+    assert failures["broken_rle"].stage == "read_source" and "mask_dict.json: ['bad'][0]: not a COCO RLE" in failures["broken_rle"].message
+    assert summary["failures_by_reason"]["sample_frames: VideoReadError"] == 3
+
+
+def test_a_rerun_skips_finished_shards_and_changes_nothing(sources, config, tmp_path):
+    spec = SourceSpec("mevis", str(sources["masks_expressions"]))
+    run_pipeline(spec, tmp_path, config)
+    before = {p.name: p.read_bytes() for p in tmp_path.glob("shard-*")}
+    summary = run_pipeline(spec, tmp_path, config)
+    assert summary["videos_processed_this_run"] == 0 and summary["samples"] == 4
+    assert {p.name: p.read_bytes() for p in tmp_path.glob("shard-*")} == before
+
+
+def test_killed_run_resumes_without_losing_or_duplicating(sources, config, tmp_path):
+    """SIGKILL a run mid-way, rerun the same command, compare with an uninterrupted run."""
+    one_per_shard = config.model_copy(update={"output": config.output.model_copy(update={"videos_per_shard": 1})})
+    clean = tmp_path / "clean"
+    run_pipeline(SourceSpec("boxes_captions", str(sources["boxes_captions"])), clean, one_per_shard)
+    expected = sorted(read_manifest(clean)["key"].to_pylist())
+
+    killed = tmp_path / "killed"
+    command = [
+        sys.executable, "-m", "videogcg.cli", "run", "--format", "boxes_captions", "--input", str(sources["boxes_captions"]),
+        "--output", str(killed), f"models.cache_dir={config.models.cache_dir}", "sampling.num_frames=6", "output.videos_per_shard=1",
+    ]  # fmt: skip
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(2.5)  # imports and model loading take longer than this: the kill lands mid-run
+    assert process.poll() is None, "the run finished before it could be killed; nothing was tested"
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    assert len(list(killed.glob("*.tar"))) < 4
+
+    result = subprocess.run(command, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    keys = read_manifest(killed)["key"].to_pylist()
+    assert sorted(keys) == expected and len(keys) == len(set(keys))
+    assert read_records(killed) == read_records(clean)
+
+
+def test_rerun_after_an_interruption_between_shards_redoes_only_the_unfinished(sources, config, tmp_path):
+    """What kill -9 can leave between shard commits: some shards done, one half-written (.partial files)."""
+    spec = SourceSpec("mevis", str(sources["masks_expressions"]))
+    one_per_shard = config.model_copy(update={"output": config.output.model_copy(update={"videos_per_shard": 1})})
+    run_pipeline(spec, tmp_path, one_per_shard)
+    expected = sorted(read_manifest(tmp_path)["key"].to_pylist())
+    kept = tmp_path / "shard-000000.tar"
+    stamp = kept.stat().st_mtime_ns
+    for name in ("shard-000002", "shard-000003"):
+        (tmp_path / f"{name}.tar").rename(tmp_path / f"{name}.tar.partial")
+        (tmp_path / f"{name}.parquet").unlink()
+    summary = run_pipeline(spec, tmp_path, one_per_shard)
+    assert summary["videos_processed_this_run"] == 2
+    keys = read_manifest(tmp_path)["key"].to_pylist()
+    assert sorted(keys) == expected and len(keys) == len(set(keys))
+    assert kept.stat().st_mtime_ns == stamp
+    assert not list(tmp_path.glob("*.partial"))
+
+
+def test_youtube_vis_and_ref_youtube_vos_sources_run_through_the_pipeline(config, tmp_path):
+    from tests.pipeline import test_source_refytvos, test_source_ytvis
+
+    ytvis = test_source_ytvis.build(tmp_path / "ytvis")
+    summary = run_pipeline(SourceSpec("ytvis", str(ytvis.annotation_file), media=str(ytvis.frames_root)), tmp_path / "a", config)
+    assert summary["failed"] == 0 and summary["samples"] + summary["routes"]["drop"] == 3
+    for sample in iter_dataset(tmp_path / "a", decode=False):
+        assert sample.meta["source_kind"] == "masks" and sample.source == "ytvis"
+        assert sample.conversation[0].phrases  # a grounded caption, or the class names when the tiny captioner's is rejected
+
+    test_source_refytvos.build(tmp_path / "refytvos")
+    summary = run_pipeline(SourceSpec("ref-youtube-vos", str(tmp_path / "refytvos")), tmp_path / "b", config)
+    assert summary["failed"] == 0 and summary["samples"] + summary["routes"]["drop"] == 3
+    assert {s.meta["source_kind"] for s in iter_dataset(tmp_path / "b", decode=False)} == {"masks_expressions"}

