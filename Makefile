@@ -23,9 +23,9 @@ $(STAMP): pyproject.toml constraints.txt
 # The whole flow on generated sample videos, one run per source form, with the tiny offline models.
 demo: install
 	$(BIN)/videogcg samples --output $(DEMO)/inputs
-	for form in masks_expressions boxes_captions; do \
-	  format=$$( [ $$form = masks_expressions ] && echo mevis || echo $$form ); \
-	  $(BIN)/videogcg run --config configs/tiny.yaml --format $$format --input $(DEMO)/inputs/$$form --output $(DEMO)/$$form || exit 1; \
+	for form in masks_expressions boxes_captions raw; do \
+	  case $$form in masks_expressions) format=mevis; input=$$form;; raw) format=folder; input=raw/videos;; *) format=$$form; input=$$form;; esac; \
+	  $(BIN)/videogcg run --config configs/tiny.yaml --format $$format --input $(DEMO)/inputs/$$input --output $(DEMO)/$$form || exit 1; \
 	  $(BIN)/videogcg inspect $(DEMO)/$$form || exit 1; \
 	  $(BIN)/videogcg preview $(DEMO)/$$form --output $(DEMO)/preview-$$form.png || exit 1; \
 	done

@@ -56,4 +56,44 @@ def _refytvos(spec: SourceSpec) -> Source:
     return RefYouTubeVOSSource(spec.path, name=_name(spec, "ref-youtube-vos"))
 
 
-FORMATS = {"mevis": _mevis, "boxes_captions": _boxes_captions, "ytvis": _ytvis, "ref-youtube-vos": _refytvos}
+def _vidstg(spec: SourceSpec) -> Source:
+    from videogcg.pipeline.sources.vidstg import VidSTGSource
+
+    return VidSTGSource(spec.path, _media(spec, "videos"), name=_name(spec, "vidstg"))
+
+
+def _hcstvg(spec: SourceSpec) -> Source:
+    from videogcg.pipeline.sources.vidstg import HCSTVGSource
+
+    return HCSTVGSource(spec.path, _media(spec, "videos"), name=_name(spec, "hc-stvg"))
+
+
+def _anet(spec: SourceSpec) -> Source:
+    from videogcg.pipeline.sources.anet_entities import ActivityNetEntitiesSource
+
+    return ActivityNetEntitiesSource(spec.path, _media(spec, "videos"), name=_name(spec, "activitynet-entities"))
+
+
+def _folder(spec: SourceSpec) -> Source:
+    from videogcg.pipeline.sources.folder import VideoFolderSource
+
+    return VideoFolderSource(spec.path, name=spec.name)
+
+
+def _manifest(spec: SourceSpec) -> Source:
+    from videogcg.pipeline.sources.folder import ManifestSource
+
+    return ManifestSource(spec.path, name=spec.name)
+
+
+FORMATS = {
+    "mevis": _mevis,
+    "boxes_captions": _boxes_captions,
+    "ytvis": _ytvis,
+    "ref-youtube-vos": _refytvos,
+    "vidstg": _vidstg,
+    "hc-stvg": _hcstvg,
+    "activitynet-entities": _anet,
+    "folder": _folder,
+    "manifest": _manifest,
+}
