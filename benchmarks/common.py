@@ -40,6 +40,14 @@ def timed(run: Callable[[], object], repeats: int = 3, warmup: int = 1) -> float
 
 
 def peak_rss_mb() -> float:
+    """This process's peak resident memory. VmHWM, not ru_maxrss: a child started by a big parent inherits the
+    parent's ru_maxrss across exec, which would hide the child's own peak."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 

@@ -127,12 +127,24 @@ def read_frames(source: str | Path | bytes, indices: list[int] | None = None, na
             raise VideoReadError(name, f"frame {index} requested, video has {total} frames")
     try:
         if wanted and len(wanted) >= _SEQUENTIAL_THRESHOLD * total:
-            frames = reader.get_batch(list(range(max(wanted) + 1))).asnumpy()
-            return frames[wanted]
+            return _read_sequentially(reader, wanted)
         return reader.get_batch(wanted).asnumpy()
     except (decord.DECORDError, RuntimeError) as error:
         logger.warning("%s: decord failed (%s); decoding with PyAV", name, str(error).splitlines()[0])
     return _read_frames_pyav(source, wanted, name)
+
+
+def _read_sequentially(reader: decord.VideoReader, wanted: list[int], chunk: int = 32) -> np.ndarray:
+    """Decode in order, a chunk of frames at a time, keeping only the wanted ones (memory: one chunk, not the video)."""
+    kept: dict[int, np.ndarray] = {}
+    wanted_set = set(wanted)
+    for start in range(0, max(wanted) + 1, chunk):
+        indices = list(range(start, min(start + chunk, max(wanted) + 1)))
+        if wanted_set.isdisjoint(indices):
+            continue
+        batch = reader.get_batch(indices).asnumpy()
+        kept.update((i, batch[i - start]) for i in indices if i in wanted_set)
+    return np.stack([kept[i] for i in wanted])
 
 
 def _read_frames_pyav(source: str | Path | bytes, wanted: list[int], name: str) -> np.ndarray:

@@ -33,7 +33,8 @@ def test_unknown_specs_are_errors_that_name_the_spec(text):
 def test_tiny_model_loads_through_from_pretrained_with_provenance(model_cache):
     loaded = load("tiny:text_llm", "text_llm", cache_dir=model_cache)
     assert type(loaded.model).__name__ == "Qwen2ForCausalLM"
-    assert (model_cache / "tiny" / "text_llm" / "model.safetensors").is_file()
+    assert (registry.tiny_checkpoint("text_llm", model_cache) / "model.safetensors").is_file()
+    assert registry.tiny_checkpoint("text_llm", model_cache).name == f"text_llm-{registry.tiny_builders_hash()}"
     assert not loaded.model.training
     provenance = loaded.provenance(temperature=0.0)
     assert provenance.kind == "model" and provenance.name == "tiny:text_llm"

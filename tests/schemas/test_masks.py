@@ -80,3 +80,16 @@ def test_uncompressed_coco_rle_is_accepted():
     # column-major runs: 5 zeros, 2 ones, 5 zeros
     converted = RLE.from_coco({"size": [4, 3], "counts": [5, 2, 5]})
     np.testing.assert_array_equal(rle.decode(converted), m)
+
+
+@pytest.mark.parametrize("counts", ["garbage!!", "", "0", "35"])
+def test_counts_that_do_not_cover_the_mask_are_rejected(counts):
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match="counts: not a compressed COCO RLE of a 4x5 mask"):
+        RLE(size=(4, 5), counts=counts)
+
+
+def test_intersection_checks_sizes():
+    with pytest.raises(ValueError, match="different sizes"):
+        rle.intersection([rle.empty(4, 4), rle.empty(5, 4)])

@@ -39,6 +39,14 @@ def test_review_states_are_the_five_of_the_contract():
     assert [s.value for s in ReviewState] == ["auto", "auto_verified", "human_accepted", "human_edited", "rejected"]
 
 
+def _mask_of_size(height, width):
+    import numpy as np
+
+    from videogcg.schemas import masks
+
+    return masks.encode(np.ones((height, width), bool)).model_dump(mode="json")
+
+
 def _move_phrase(data, index, start):
     phrase = data["conversation"][0]["phrases"][index]
     phrase.update(start=start, end=start + len(phrase["text"]))
@@ -53,7 +61,10 @@ def _broken(sample, change):
 @pytest.mark.parametrize(
     "change, field, message",
     [
-        (lambda d: d["objects"][0]["masks"][0].update(size=[100, 160]), "objects[0].masks[0]", "differs from the video"),
+        (lambda d: d["objects"][0]["masks"].__setitem__(0, _mask_of_size(100, 160)), "objects[0].masks[0]", "differs from the video"),
+        (lambda d: d["objects"][0]["masks"][0].update(counts="garbage!!"), "objects[0].masks[0].counts", "not a compressed COCO RLE"),
+        (lambda d: d["objects"][0]["masks"][0].update(size=[100, 160]), "objects[0].masks[0].counts", "of a 100x160 mask"),
+        (lambda d: d["objects"][0]["scores"].__setitem__(0, float("nan")), "objects[0].scores[0]", "finite"),
         (lambda d: d["conversation"][0]["phrases"][0].update(end=999), "conversation[0].phrases[0].end", "length"),
         (lambda d: _move_phrase(d, 1, 200), "conversation[0].phrases[1]", "outside the answer"),
         (

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-Box = tuple[float, float, float, float]
+from videogcg.schemas import Box
 
 
 def crop_around(frame: np.ndarray, box: Box, scale: float = 2.0, min_side: int = 16) -> np.ndarray:

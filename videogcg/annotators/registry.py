@@ -123,10 +123,18 @@ def default_cache_dir() -> Path:
     return Path(os.environ.get("VIDEOGCG_CACHE", Path.home() / ".cache" / "videogcg"))
 
 
+def tiny_builders_hash() -> str:
+    """A hash of the tiny builders' code: a changed builder gets a new cache folder, never a stale checkpoint."""
+    digest = hashlib.sha256()
+    for path in sorted((Path(__file__).parent / "tiny").glob("*.py")):
+        digest.update(path.name.encode() + path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
 def tiny_checkpoint(family_name: str, cache_dir: str | Path | None = None) -> Path:
     """The tiny checkpoint directory of a family, built once (atomically) and reused."""
     fam = family(family_name)
-    target = Path(cache_dir or default_cache_dir()) / "tiny" / family_name
+    target = Path(cache_dir or default_cache_dir()) / "tiny" / f"{family_name}-{tiny_builders_hash()}"
     if (target / "config.json").exists():
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -175,13 +183,15 @@ def load(
         model, info = fam.load_model(str(source), dtype=DTYPES[dtype], output_loading_info=True, **kwargs)
     except (OSError, RuntimeError) as error:  # RuntimeError: transformers' verdict on mis-shaped weights
         raise ModelLoadError(f"model spec {spec}: cannot load into the {family_name} architecture ({error})") from error
-    problems = {k: sorted(v) for k in ("missing_keys", "mismatched_keys") if (v := info.get(k))}
+    problems = {k: sorted(map(str, v)) for k in ("missing_keys", "unexpected_keys", "mismatched_keys") if (v := info.get(k))}
     if problems:
         raise ModelLoadError(f"model spec {spec}: checkpoint does not match the {family_name} architecture: {problems}")
     processor = fam.load_processor(str(source), **kwargs) if fam.load_processor else None
     model = model.to(device).eval()
     if spec.scheme == "hf":
         revision = getattr(model.config, "_commit_hash", None) or spec.revision
+    elif spec.scheme == "tiny":
+        revision = f"sha256:{tiny_builders_hash()}"  # seeded builders: the same code gives the same weights
     else:
         revision = _config_revision(Path(source))
     return LoadedModel(spec, family_name, model, processor, revision, torch.device(device), DTYPES[dtype])

@@ -11,7 +11,7 @@ from videogcg.schemas.provenance import Provenance, ReviewState
 class TextField(BaseModel):
     """A piece of text with where it came from."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
     text: str
     provenance: Provenance
@@ -25,7 +25,7 @@ class GroundedPhrase(BaseModel):
     them). `text` repeats the span's text so files stay readable and edits are detected.
     """
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
     start: int = Field(ge=0)
     end: int = Field(gt=0)
@@ -46,7 +46,7 @@ class GroundedPhrase(BaseModel):
 class Turn(BaseModel):
     """One question and its grounded answer. Phrases are sorted by position, never overlap."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
     question: TextField
     answer: TextField

@@ -19,7 +19,7 @@ class Masklet(BaseModel):
     where the object is absent (or, for scores, where no score exists).
     """
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
     object_id: int = Field(ge=0)
     label: str = Field(min_length=1, description="class name or short description")

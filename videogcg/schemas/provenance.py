@@ -26,7 +26,7 @@ def utc_now() -> datetime:
 class Provenance(BaseModel):
     """Who produced a value: a source dataset, a model (name + revision) or a person, with the parameters."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
     kind: Literal["source", "model", "human", "rule"]
     name: str = Field(min_length=1, description="dataset name, model spec, annotator id or rule name")

@@ -40,7 +40,7 @@ def _field_path(loc: tuple[int | str, ...]) -> str:
 class Sample(BaseModel):
     """One GCG training example. Construction validates; a failure raises `InvalidSampleError`."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
     schema_version: int = SCHEMA_VERSION
     key: str

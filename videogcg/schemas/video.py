@@ -13,7 +13,7 @@ from videogcg.schemas.errors import FieldError
 class VideoRef(BaseModel):
     """A source video: where it is, its geometry and timing, and a hash of its bytes."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
     uri: str = Field(min_length=1)
     fps: float = Field(gt=0)
@@ -26,7 +26,7 @@ class VideoRef(BaseModel):
 class Clip(BaseModel):
     """A frame range [start, end) of a video and the frame indices sampled from it, in order."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
     start: int = Field(ge=0)
     end: int = Field(gt=0)

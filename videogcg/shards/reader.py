@@ -36,6 +36,8 @@ class ShardSample:
 
     def phrase_masks(self, turn: int = 0) -> np.ndarray:
         """(P, T, H, W) masks of the turn's phrases in [SEG] order; a phrase over several objects is their union."""
+        if not 0 <= turn < len(self.sample.conversation):
+            raise IndexError(f"sample {self.sample.key!r} has {len(self.sample.conversation)} conversation turns, no turn {turn}")
         index = {track.object_id: n for n, track in enumerate(self.sample.objects)}
         phrases = self.sample.conversation[turn].phrases
         t, h, w = self.frames.shape[:3]

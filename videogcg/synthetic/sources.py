@@ -102,6 +102,10 @@ def write_masks_expressions(root: Path, videos: list[SyntheticVideo]) -> None:
 
 def generate_sources(output: Path, num_videos: int = 4, seed: int = 0, **scene_options) -> dict[str, Path]:
     """Render `num_videos` scenes and write them in every source form under `output`."""
+    width, height = scene_options.get("width", 320), scene_options.get("height", 240)
+    if width % 2 or height % 2:
+        # H.264 (yuv420p) pads odd sides, so the videos would no longer match the exact masks.
+        raise ValueError(f"synthetic videos need even sides, got {width}x{height}")
     rng = np.random.default_rng(seed)
     videos = [render(random_scene(rng, f"synth{n:04d}", **scene_options)) for n in range(num_videos)]
     roots = {form: Path(output) / form for form in SOURCE_FORMS}

@@ -60,8 +60,10 @@ class MevisSource:
             text, obj_ids, anno_ids = (item.get(k) if isinstance(item, dict) else None for k in ("exp", "obj_id", "anno_id"))
             if not isinstance(text, str) or not text.strip():
                 raise SourceError(self.meta_path, f"{field}.exp", "missing or empty")
-            if not isinstance(obj_ids, list) or not obj_ids or not all(isinstance(o, int) for o in obj_ids):
-                raise SourceError(self.meta_path, f"{field}.obj_id", f"must be a non-empty list of integers, got {obj_ids!r}")
+            if not isinstance(obj_ids, list) or not obj_ids or not all(isinstance(o, int) and o >= 0 for o in obj_ids):
+                raise SourceError(self.meta_path, f"{field}.obj_id", f"must be a non-empty list of integers >= 0, got {obj_ids!r}")
+            if len(set(obj_ids)) != len(obj_ids):
+                raise SourceError(self.meta_path, f"{field}.obj_id", f"repeats an object: {obj_ids!r}")
             if not isinstance(anno_ids, list) or len(anno_ids) != len(obj_ids):
                 raise SourceError(self.meta_path, f"{field}.anno_id", f"must list one annotation id per object ({obj_ids})")
             for object_id, anno_id in zip(obj_ids, anno_ids):
