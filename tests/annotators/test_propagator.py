@@ -64,7 +64,7 @@ def test_tiny_checkpoint_loads_strictly_and_once(propagator, model_cache):
     assert propagator.load() is loaded
     assert type(loaded.model).__name__ == "Sam2VideoModel"
     assert loaded.model.config.image_size == 128
-    assert (model_cache / "tiny" / "sam2_video" / "model.safetensors").is_file()
+    assert (registry.tiny_checkpoint("sam2_video", model_cache) / "model.safetensors").is_file()
 
 
 def test_result_shapes_dtypes_and_ranges(result):

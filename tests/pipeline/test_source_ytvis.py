@@ -183,7 +183,7 @@ def _swap_frames(data):
             _set(["annotations", 4, "segmentations", 1], {"size": [HEIGHT, WIDTH], "counts": [5, 5]}),
             "2",
             "annotations[4].segmentations[1]",
-            "sum to 10",
+            "not a compressed COCO RLE of a 48x64 mask",
         ),
         (_set(["annotations", 1, "segmentations"], [None] * 5), "1", "annotations[1].segmentations", "one mask (or null) per frame (6)"),
         (_set(["annotations", 1, "bboxes", 2], [1, 2, 3]), "1", "annotations[1].bboxes[2]", "[x, y, width, height]"),
