@@ -80,7 +80,7 @@ def test_llm_extractor_on_a_random_tiny_model_rejects_with_a_reason(model_cache)
 
 
 def test_llm_extractor_validates_and_retries_with_feedback(model_cache, tmp_path):
-    prompts = Prompts()
+    prompts = Prompts.load()
     caption, other = "a red square moves left", "the blue circle rises"
     first = prompts.phrase_extraction.format(caption=caption)
     retry = first + "\n" + prompts.retry_feedback.format(reason="phrase 'a green square' does not occur in the caption")
@@ -100,7 +100,17 @@ def test_llm_extractor_validates_and_retries_with_feedback(model_cache, tmp_path
     assert results[0].provenance.name == f"local:{tmp_path / 'taught'}"
 
 
-def test_shipped_prompts_file_equals_the_defaults():
-    from pathlib import Path
+def test_prompts_come_from_the_config_file(tmp_path):
+    import yaml
 
-    assert Prompts.load(Path(__file__).resolve().parents[2] / "configs" / "prompts.yaml") == Prompts()
+    edited = yaml.safe_load(Prompts.load().model_dump_json())
+    edited["phrase_extraction"] = "Noun phrases of {caption} as JSON, please."
+    path = tmp_path / "prompts.yaml"
+    path.write_text(yaml.safe_dump(edited))
+    extractor = LLMPhraseExtractor(prompts=Prompts.load(path))
+    assert extractor.prompts.phrase_extraction == "Noun phrases of {caption} as JSON, please."
+    assert LLMPhraseExtractor().prompts == Prompts.load()
+    del edited["retry_feedback"]
+    path.write_text(yaml.safe_dump(edited))
+    with pytest.raises(ValueError, match="retry_feedback"):
+        Prompts.load(path)

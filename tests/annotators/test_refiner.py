@@ -46,7 +46,7 @@ def test_random_tiny_model_never_validates_and_is_rejected_with_a_reason(model_c
 
 def test_refiner_keeps_tags_of_a_real_reply(model_cache, tmp_path):
     request = RefinementRequest("[a man](0) walks [a dog](1).", frozenset({0, 1}), context="a person with a pet outdoors")
-    prompt = Prompts().caption_refinement.format(caption=request.caption, context=f"Reference descriptions: {request.context}\n")
+    prompt = Prompts.load().caption_refinement.format(caption=request.caption, context=f"Reference descriptions: {request.context}\n")
     reply = "Outdoors, [a man in a coat](0) slowly walks [his brown dog](1) along a path."
     spec = teach_text_llm([(prompt, reply)], tmp_path / "taught", model_cache)
     [result] = CaptionRefiner(model=spec, max_new_tokens=96).refine([request])

@@ -31,7 +31,7 @@ class GenerativeAnnotator:
     max_attempts: int = 3
     max_new_tokens: int = 128
     batch_size: int = 8
-    prompts: Prompts = field(default_factory=Prompts)
+    prompts: Prompts = field(default_factory=Prompts.load)
     cache_dir: str | None = None
     _loaded: LoadedModel | None = field(default=None, init=False, repr=False)
 
