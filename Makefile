@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml constraints.txt
 	$(PIP) install --quiet "pip==26.3"
 	$(PIP) install --quiet torch==2.13.0 -c constraints.txt
 	$(PIP) install --quiet -e '.[test]' $(CONSTRAINTS)
-	@! $(PIP) show torchvision >/dev/null 2>&1 || (echo "torchvision got installed; it breaks transformers on CPU torch" && exit 1)
+	@! $(PIP) show torchvision >/dev/null 2>&1 || (echo "torchvision must never be installed here: it breaks transformers on CPU torch" && exit 1)
 	touch $(STAMP)
 
 # The whole flow on generated sample videos, one run per source form, with the tiny offline models.
