@@ -69,8 +69,10 @@ def test_boxes_captions_source_gets_sam2_masklets_on_two_workers(sources, config
         assert [t.provenance.name for t in sample.objects] == ["tiny:sam2_video"] * 3
         assert all(t.provenance.parameters["prompt_kinds"] == ["box"] for t in sample.objects)
         turn = sample.conversation[0]
-        assert turn.answer.text.startswith(turn.phrases[0].text)  # the source caption, its phrases grounded
+        # the tiny refiner never keeps the tags: the source caption stays, with the reason recorded
+        assert turn.answer.text.startswith(turn.phrases[0].text)
         assert [p.object_ids for p in turn.phrases] == [(0,), (1,), (2,)]
+        assert turn.answer.provenance.parameters["refinement_rejected"]
 
 
 def test_config_overrides_reach_the_samples(sources, config, tmp_path):
@@ -183,3 +185,29 @@ def test_youtube_vis_and_ref_youtube_vos_sources_run_through_the_pipeline(config
     summary = run_pipeline(SourceSpec("ref-youtube-vos", str(tmp_path / "refytvos")), tmp_path / "b", config)
     assert summary["failed"] == 0 and summary["samples"] + summary["routes"]["drop"] == 3
     assert {s.meta["source_kind"] for s in iter_dataset(tmp_path / "b", decode=False)} == {"masks_expressions"}
+
+
+def test_referring_questions_from_the_expressions(sources, config, tmp_path):
+    referring = config.model_copy(update={"compose": config.compose.model_copy(update={"referring_per_video": 2})})
+    run_pipeline(SourceSpec("mevis", str(sources["masks_expressions"])), tmp_path, referring)
+    samples = sorted(iter_dataset(tmp_path, decode=False), key=lambda s: (s.video_id, s.conversation_index))
+    assert len(samples) == 12 and [s.conversation_index for s in samples[:3]] == [0, 1, 2]
+    meta = json.loads((sources["masks_expressions"] / "meta_expressions.json").read_text())["videos"]
+    for sample in samples:
+        turn = sample.conversation[0]
+        if sample.conversation_index == 0:
+            assert len(turn.phrases) >= 2
+            continue
+        [phrase] = turn.phrases
+        expression = list(meta[sample.video_id]["expressions"].values())[sample.conversation_index - 1]
+        assert (phrase.text, list(phrase.object_ids)) == (expression["exp"], expression["obj_id"])
+        assert expression["exp"] in turn.question.text and turn.answer.text == f"Sure, it is {expression['exp']}."
+        assert turn.question.provenance.parameters["expression"] == expression["exp"]
+
+
+def test_shipped_configs_validate_and_tiny_is_the_defaults():
+    from pathlib import Path
+
+    configs = Path(__file__).resolve().parents[2] / "configs"
+    assert PipelineConfig.load(configs / "tiny.yaml") == PipelineConfig()
+    assert PipelineConfig.load(configs / "pretrained.yaml").models.propagator == "hf:facebook/sam2.1-hiera-tiny"

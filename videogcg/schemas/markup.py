@@ -61,6 +61,18 @@ def render_gcg(text: str, phrases: Iterable[GroundedPhrase | MarkedSpan]) -> str
     return "".join(out)
 
 
+def render_bracketed(text: str, phrases: Iterable[GroundedPhrase | MarkedSpan]) -> str:
+    """Write `text` in the bracket form, ``[phrase](0, 2)``, that LLM prompts use."""
+    out, cursor = [], 0
+    for phrase in phrases:
+        if phrase.start < cursor or text[phrase.start : phrase.end] != phrase.text:
+            raise MarkupError(f"phrase {phrase.text!r} does not fit the text at [{phrase.start}, {phrase.end})", phrase.start, text)
+        out += [text[cursor : phrase.start], f"[{phrase.text}]({', '.join(map(str, phrase.object_ids))})"]
+        cursor = phrase.end
+    out.append(text[cursor:])
+    return "".join(out)
+
+
 def _parse_ids(raw: str, position: int, markup: str, known_ids: Collection[int] | None) -> tuple[int, ...]:
     try:
         ids = tuple(int(part) for part in raw.split(","))
