@@ -211,3 +211,19 @@ def test_shipped_configs_validate_and_tiny_is_the_defaults():
     configs = Path(__file__).resolve().parents[2] / "configs"
     assert PipelineConfig.load(configs / "tiny.yaml") == PipelineConfig()
     assert PipelineConfig.load(configs / "pretrained.yaml").models.propagator == "hf:facebook/sam2.1-hiera-tiny"
+
+
+def test_review_budget_keeps_the_most_confident_reviews(sources, config, tmp_path):
+    spec = SourceSpec("mevis", str(sources["masks_expressions"]))
+    unlimited = run_pipeline(spec, tmp_path / "all", config)
+    reviews = [s for s in iter_dataset(tmp_path / "all", decode=False) if s.meta["verify"]["route"] == "review"]
+    assert len(reviews) >= 2, "the fixture should route at least two samples to review"
+    best = max(reviews, key=lambda s: (s.meta["verify"]["confidence"], [-ord(c) for c in s.key]))
+
+    budgeted = config.model_copy(update={"verify": config.verify.model_copy(update={"review_budget": 1})})
+    summary = run_pipeline(spec, tmp_path / "one", budgeted)
+    kept = [s for s in iter_dataset(tmp_path / "one", decode=False) if s.meta["verify"]["route"] == "review"]
+    assert [s.key for s in kept] == [best.key]
+    assert summary["routes"]["drop"] == unlimited["routes"]["drop"] + len(reviews) - 1
+    over = [r for r in read_records(tmp_path / "one") if r["kind"] == "dropped"]
+    assert all(r["reasons"] == ["over the review budget"] for r in over) and len(over) == len(reviews) - 1

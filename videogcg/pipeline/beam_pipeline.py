@@ -40,7 +40,7 @@ def shard_of(video_id: str, num_shards: int) -> int:
 
 
 class LoadAndProcess(beam.DoFn):
-    """A video id in, (shard, item) pairs out: ("sample", json, mp4), ("dropped", record) or ("failure", record)."""
+    """A video id in, (shard, item) pairs out: ("sample", json, mp4, route, confidence), ("dropped", record) or ("failure", record)."""
 
     def __init__(self, source: SourceSpec, config: PipelineConfig, num_shards: int):
         self.source_spec, self.config, self.num_shards = source, config, num_shards
@@ -68,7 +68,8 @@ class LoadAndProcess(beam.DoFn):
                 if route == "drop":
                     items.append(("dropped", {"key": result.sample.key, "video_id": video_id, "reasons": list(result.verdict.reasons)}))
                 else:
-                    items.append(("sample", result.sample.to_json(), encode_clip(result.sample, result.frames, self.config.output.crf)))
+                    mp4 = encode_clip(result.sample, result.frames, self.config.output.crf)
+                    items.append(("sample", result.sample.to_json(), mp4, route, result.verdict.confidence))
         except Exception as error:  # noqa: BLE001 - a failing video is data (dead letter), never the end of the run
             logger.warning("%s %s failed at %s: %s", self.source.name, video_id, self.processor.stage, error, exc_info=True)
             Metrics.counter(NAMESPACE, f"failed_{self.processor.stage}").inc()
@@ -84,15 +85,21 @@ class WriteShard(beam.DoFn):
     def __init__(self, output: str, config: PipelineConfig):
         self.output, self.config = output, config
 
-    def process(self, element):
+    def process(self, element, allowed_reviews=None):
+        """`allowed_reviews`: keys of the samples the review budget lets through (None: no budget)."""
         shard, items = element
         output = Path(self.output)
         records, samples = [], []
         for kind, *payload in items:
-            if kind == "sample":
-                samples.append((Sample.from_json(payload[0]), payload[1]))
-            else:
+            if kind != "sample":
                 records.append({"kind": kind, **payload[0]})
+                continue
+            sample = Sample.from_json(payload[0])
+            if payload[2] == "review" and allowed_reviews is not None and sample.key not in allowed_reviews:
+                Metrics.counter(NAMESPACE, "route_review_over_budget").inc()
+                records.append({"kind": "dropped", "key": sample.key, "video_id": sample.video_id, "reasons": ["over the review budget"]})
+            else:
+                samples.append((sample, payload[1]))
         records.sort(key=lambda r: (r["video_id"], r.get("key", "")))
         samples.sort(key=lambda s: s[0].key)
         path = shard_records_path(output, shard)
@@ -108,6 +115,22 @@ class WriteShard(beam.DoFn):
                 writer.write_encoded(sample, mp4)
         Metrics.counter(NAMESPACE, "samples_written").inc(len(samples))
         yield shard_name(ShardWriterConfig.prefix, shard)
+
+
+def _review_budget(budget: int) -> beam.PTransform:
+    """The keys of the `budget` most confident samples routed to review (ties by key); the others will drop."""
+
+    def keep(candidates: list[tuple[float, str]]) -> frozenset[str]:
+        return frozenset(key for _, key in sorted(candidates, key=lambda c: (-c[0], c[1]))[:budget])
+
+    return (
+        "Reviews"
+        >> beam.FlatMap(
+            lambda item: [(item[1][4], Sample.from_json(item[1][1]).key)] if item[1][0] == "sample" and item[1][3] == "review" else []
+        )
+        | "All" >> beam.combiners.ToList()
+        | "WithinBudget" >> beam.Map(keep)
+    )
 
 
 def pending_videos(video_ids: list[str], output: Path, num_shards: int) -> list[str]:
@@ -128,13 +151,11 @@ def run_pipeline(source: SourceSpec, output: str | Path, config: PipelineConfig,
     metrics = {}
     if todo:
         pipeline = beam.Pipeline(options=options)
-        (
-            pipeline
-            | "VideoIds" >> beam.Create(todo)
-            | "LoadAndProcess" >> beam.ParDo(LoadAndProcess(source, config, num_shards))
-            | "ByShard" >> beam.GroupByKey()
-            | "WriteShard" >> beam.ParDo(WriteShard(str(output), config))
-        )
+        items = pipeline | "VideoIds" >> beam.Create(todo) | "LoadAndProcess" >> beam.ParDo(LoadAndProcess(source, config, num_shards))
+        budget = {}
+        if config.verify.review_budget is not None:
+            budget["allowed_reviews"] = beam.pvalue.AsSingleton(items | "ReviewBudget" >> _review_budget(config.verify.review_budget))
+        items | "ByShard" >> beam.GroupByKey() | "WriteShard" >> beam.ParDo(WriteShard(str(output), config), **budget)
         result = pipeline.run()
         result.wait_until_finish()
         metrics = _metrics(result)
