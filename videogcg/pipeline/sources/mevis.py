@@ -33,6 +33,15 @@ def _load_json(path: Path, top_field: str):
     return data[top_field] if top_field else data
 
 
+def expressions_entry(meta_path: Path, videos: dict, video_id: str) -> tuple[dict, str]:
+    """A video's entry of a meta_expressions.json (MeViS and Ref-YouTube-VOS share the layout), and its field path."""
+    entry = videos[video_id]
+    where = f"videos[{video_id!r}]"
+    if not isinstance(entry, dict) or not isinstance(entry.get("expressions"), dict):
+        raise SourceError(meta_path, f"{where}.expressions", "missing or not an object")
+    return entry, where
+
+
 class MevisSource:
     """Reads one MeViS-layout directory. The files are parsed once; `load` builds one video's record."""
 
@@ -50,10 +59,7 @@ class MevisSource:
         return sorted(self._videos)
 
     def load(self, video_id: str) -> SourceVideo:
-        entry = self._videos[video_id]
-        where = f"videos[{video_id!r}]"
-        if not isinstance(entry, dict) or not isinstance(entry.get("expressions"), dict):
-            raise SourceError(self.meta_path, f"{where}.expressions", "missing or not an object")
+        entry, where = expressions_entry(self.meta_path, self._videos, video_id)
         expressions, masks, labels = [], {}, {}  # masks and labels by object id
         for exp_id, item in entry["expressions"].items():
             field = f"{where}.expressions[{exp_id!r}]"

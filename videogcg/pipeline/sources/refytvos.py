@@ -28,7 +28,7 @@ import numpy as np
 from PIL import Image
 
 from videogcg.pipeline.sources.base import SourceError, SourceExpression, SourceObject, SourceVideo
-from videogcg.pipeline.sources.mevis import _load_json
+from videogcg.pipeline.sources.mevis import _load_json, expressions_entry
 from videogcg.pipeline.sources.ytvis import locate_frames, place
 from videogcg.schemas import RLE
 from videogcg.schemas.masks import encode
@@ -64,10 +64,7 @@ class RefYouTubeVOSSource:
         return sorted(self._videos)
 
     def load(self, video_id: str) -> SourceVideo:
-        entry = self._videos[video_id]
-        where = f"videos[{video_id!r}]"
-        if not isinstance(entry, dict) or not isinstance(entry.get("expressions"), dict):
-            raise SourceError(self.meta_path, f"{where}.expressions", "missing or not an object")
+        entry, where = expressions_entry(self.meta_path, self._videos, video_id)
         frames = entry.get("frames")
         if not isinstance(frames, list) or not frames or not all(isinstance(f, str) and f for f in frames):
             raise SourceError(self.meta_path, f"{where}.frames", "must be a non-empty list of frame names")
