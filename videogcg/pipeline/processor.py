@@ -101,7 +101,7 @@ class VideoProcessor:
             with self._timed("compose"):
                 sample = self._sample(video, clip, index, objects, question, text, grounded, caption, provenance, kind)
             with self._timed("verify"):
-                verdict = verify(sample, self.config.verify)
+                verdict = verify(sample, self.config.verify, self._source_boxes(video, clip))
             sample = sample.model_copy(
                 update={"review": ROUTE_STATES[verdict.route.value], "meta": {**sample.meta, "verify": verdict.as_meta()}}
             )
@@ -231,6 +231,15 @@ class VideoProcessor:
             result = self._propagator().propagate(clip.frames, prompts)
             tracks = tuple(result.to_masklets({p.object_id: spans[p.object_id].text for p in prompts}))
         return tracks, caption.text, tuple(grounded), caption, caption.provenance
+
+    @staticmethod
+    def _source_boxes(video: SourceVideo, clip: ClipFrames) -> dict[int, tuple]:
+        """The source's own boxes at the sampled frames, to check masks made from them."""
+        return {
+            o.object_id: tuple(o.boxes[t] if t < len(o.boxes) else None for t in clip.clip.frame_indices)
+            for o in video.objects
+            if o.boxes is not None and o.masks is None
+        }
 
     # -- conversations ---------------------------------------------------------------------------------------
     def _dialogues(self, video, clip, objects, answer, phrases, answer_provenance) -> list[tuple]:

@@ -64,7 +64,7 @@ class VerifyConfig(_Section):
     min_visible_fraction: float = Field(default=0.2, ge=0, le=1, description="of sampled frames where an object shows")
     min_temporal_iou: float = Field(default=0.2, ge=0, le=1, description="mean IoU of consecutive masks")
     min_score: float = Field(default=0.3, ge=0, le=1, description="detector / tracker score")
-    min_source_iou: float = Field(default=0.5, ge=0, le=1, description="against a source's ground-truth masks")
+    min_source_iou: float = Field(default=0.5, ge=0, le=1, description="boxes of our masks against a source's own boxes")
     accept_confidence: float = Field(default=0.7, ge=0, le=1)
     review_confidence: float = Field(default=0.3, ge=0, le=1, description="below it a sample is dropped")
     review_budget: int | None = Field(default=None, ge=0, description="most samples routed to review per run; the rest drop")

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 
 from videogcg.pipeline.settings import VerifyConfig
-from videogcg.schemas import RLE, Masklet, Sample
+from videogcg.schemas import RLE, Box, Masklet, Sample
 from videogcg.schemas import masks as rle
 
 DUPLICATE_IOU = 0.8
@@ -53,8 +53,17 @@ def _tracked_twice(a: Masklet, b: Masklet) -> bool:
     return len(both) >= max(1, len(a.masks) // 2) and all(rle.iou(x, y) >= DUPLICATE_IOU for x, y in both)
 
 
-def verify(sample: Sample, config: VerifyConfig, reference: dict[int, tuple[RLE | None, ...]] | None = None) -> Verdict:
-    """`reference`: ground-truth masks by object id at the sample's frames, where the source has them."""
+def box_iou(a: Box, b: Box) -> float:
+    """IoU of two (x, y, w, h) boxes."""
+    width = min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0])
+    height = min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1])
+    inter = max(0.0, width) * max(0.0, height)
+    union = a[2] * a[3] + b[2] * b[3] - inter
+    return inter / union if union > 0 else 0.0
+
+
+def verify(sample: Sample, config: VerifyConfig, reference_boxes: dict[int, tuple[Box | None, ...]] | None = None) -> Verdict:
+    """`reference_boxes`: a source's boxes by object id at the sample's frames, where it has them."""
     checks: dict[str, float] = {}
     passed: list[bool] = []
     reasons: list[str] = []
@@ -74,12 +83,14 @@ def verify(sample: Sample, config: VerifyConfig, reference: dict[int, tuple[RLE 
             check(f"{prefix} stability", stability, config.min_temporal_iou)
         if track.score is not None:
             check(f"{prefix} score", track.score, config.min_score)
-        if reference and track.object_id in reference:
-            pairs = [(m, r) for m, r in zip(track.masks, reference[track.object_id]) if m is not None or r is not None]
-            size = (sample.video.height, sample.video.width)
-            ious = [rle.iou(m or rle.empty(*size), r or rle.empty(*size)) for m, r in pairs]
+        if reference_boxes and track.object_id in reference_boxes:
+            ious = [
+                0.0 if ours is None else box_iou(ours, theirs)
+                for ours, theirs in zip(track.boxes, reference_boxes[track.object_id])
+                if theirs is not None
+            ]
             if ious:
-                check(f"{prefix} iou vs source", sum(ious) / len(ious), config.min_source_iou)
+                check(f"{prefix} box iou vs source", sum(ious) / len(ious), config.min_source_iou)
 
     problems = []
     tracks = {t.object_id: t for t in sample.objects}
