@@ -55,10 +55,10 @@ def run_annotators_mode(videos: str, cache: str, frames: int) -> dict:
 def run_naive_mode(videos: str, cache: str, frames: int) -> dict:
     """What one-off scripts do: everything per video, detection on frame 0, a SAM2 session and a decode per object."""
     from videogcg.annotators.captioner import Captioner
+    from videogcg.annotators.clips import uniform_indices
     from videogcg.annotators.grounder import Grounder, GrounderConfig
     from videogcg.annotators.phrases import SpacyPhraseExtractor
     from videogcg.annotators.propagator import MaskPropagator, Prompt, PropagatorConfig
-    from videogcg.pipeline.frames import uniform_indices
     from videogcg.video_io import probe, read_frames
 
     start = time.perf_counter()

@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pyarrow.compute as pc
 
-from videogcg.pipeline.run_report import read_failures, read_records
+from videogcg.pipeline.run_report import failures_by_reason, read_records
 from videogcg.shards import list_shards, read_manifest
 
 
 def summarize(directory: str | Path) -> dict:
     manifest = read_manifest(directory)
-    failures = read_failures(directory)
+    records = read_records(directory)
 
     def total(column: str) -> int:
         return int(pc.sum(manifest[column]).as_py() or 0)
@@ -31,9 +31,9 @@ def summarize(directory: str | Path) -> dict:
         "sources": dict(sorted(Counter(manifest["source"].to_pylist()).items())),
         "review_states": dict(sorted(Counter(manifest["review_state"].to_pylist()).items())),
         "min_score": pc.min(scores).as_py() if len(scores) else None,
-        "dropped": sum(r["kind"] == "dropped" for r in read_records(directory)),
-        "failures": len(failures),
-        "failures_by_reason": dict(Counter(f"{f.stage}: {f.error}" for f in failures)),
+        "dropped": sum(r["kind"] == "dropped" for r in records),
+        "failures": sum(r["kind"] == "failure" for r in records),
+        "failures_by_reason": failures_by_reason(records),
     }
 
 

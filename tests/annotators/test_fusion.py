@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from videogcg.annotators.fusion import fuse_bidirectional, fuse_masks, mask_iou
+from videogcg.annotators.fusion import fuse_masks, mask_iou
 
 
 def rect(x0, y0, x1, y1, shape=(10, 10)):
@@ -53,23 +53,3 @@ def test_a_frame_reached_by_one_direction_takes_its_mask():
     assert fuse_masks(mask, None) is mask
     assert fuse_masks(None, mask) is mask
     assert fuse_masks(None, None) is None
-
-
-def test_fuse_bidirectional_over_a_clip():
-    a, b = rect(0, 0, 10, 10), rect(0, 0, 10, 8)
-    c, d = rect(0, 0, 4, 4), rect(6, 6, 10, 10)
-    forward = [None, a, c, d, None]
-    backward = [b, b, d, None, None]
-    fused = fuse_bidirectional(forward, backward, iou_threshold=0.7)
-    assert np.array_equal(fused[0], b)  # backward only
-    assert np.array_equal(fused[1], a & b)  # agree: intersection
-    assert np.array_equal(fused[2], c | d)  # disagree: union
-    assert np.array_equal(fused[3], d)  # forward only
-    assert fused[4] is None  # neither
-
-
-def test_fuse_bidirectional_rejects_mismatched_inputs():
-    with pytest.raises(ValueError, match="forward has 2 frames, backward has 1"):
-        fuse_bidirectional([None, None], [None])
-    with pytest.raises(ValueError, match="iou_threshold"):
-        fuse_bidirectional([None], [None], iou_threshold=1.5)

@@ -7,13 +7,13 @@ import pytest
 import torch
 
 from videogcg.annotators import registry
+from videogcg.annotators.clips import uniform_indices
 from videogcg.annotators.grounder import (
     Detection,
     Grounder,
     GrounderConfig,
     GroundingResult,
     Prompt,
-    evenly_spaced_keyframes,
     phrase_token_mask,
     select_detections,
 )
@@ -181,10 +181,10 @@ def test_at_most_max_detections_per_phrase_best_first():
 
 
 def test_keyframes_are_the_centres_of_equal_segments():
-    assert evenly_spaced_keyframes(12, 3) == [2, 6, 10]
-    assert evenly_spaced_keyframes(12, 1) == [6]
-    assert evenly_spaced_keyframes(2, 5) == [0, 1]
-    assert evenly_spaced_keyframes(24, 4) == [3, 9, 15, 21]
+    assert uniform_indices(0, 12, 3) == (2, 6, 10)
+    assert uniform_indices(0, 12, 1) == (6,)
+    assert uniform_indices(0, 2, 5) == (0, 1)
+    assert uniform_indices(0, 24, 4) == (3, 9, 15, 21)
 
 
 # End to end with the tiny model

@@ -33,3 +33,16 @@ def check_clip(frames: Frames, what: str = "frames") -> tuple[int, int, int]:
             (h, w), (h0, w0) = frame.shape[:2], first.shape[:2]
             raise ValueError(f"frame {index} is {w}x{h} but frame 0 is {w0}x{h0}: a clip's frames must share one size")
     return len(frames), first.shape[0], first.shape[1]
+
+
+def uniform_indices(start: int, end: int, count: int) -> tuple[int, ...]:
+    """`count` frame indices spread evenly over [start, end) at bin centres (fewer if the clip is shorter)."""
+    if end <= start:
+        raise ValueError(f"empty clip [{start}, {end})")
+    if count < 1:
+        raise ValueError(f"need at least one frame, got {count}")
+    length = end - start
+    if count >= length:
+        return tuple(range(start, end))
+    centres = start + (np.arange(count) + 0.5) * length / count
+    return tuple(int(i) for i in np.floor(centres))

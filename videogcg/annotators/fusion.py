@@ -7,8 +7,6 @@ one direction lost is not dropped; where only one direction reached the frame, u
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import numpy as np
 
 
@@ -31,14 +29,3 @@ def fuse_masks(forward: np.ndarray | None, backward: np.ndarray | None, iou_thre
     if mask_iou(forward, backward) >= iou_threshold:
         return forward & backward
     return forward | backward
-
-
-def fuse_bidirectional(
-    forward: Sequence[np.ndarray | None], backward: Sequence[np.ndarray | None], iou_threshold: float = 0.7
-) -> list[np.ndarray | None]:
-    """Fuse per-frame masks ((H, W) bool arrays, or None where a direction has none) of one object."""
-    if len(forward) != len(backward):
-        raise ValueError(f"forward has {len(forward)} frames, backward has {len(backward)}")
-    if not 0.0 <= iou_threshold <= 1.0:
-        raise ValueError(f"iou_threshold must be in [0, 1], got {iou_threshold}")
-    return [fuse_masks(f, b, iou_threshold) for f, b in zip(forward, backward)]

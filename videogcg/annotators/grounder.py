@@ -29,7 +29,7 @@ import numpy as np
 import torch
 
 from videogcg.annotators import registry
-from videogcg.annotators.clips import Frames, check_clip
+from videogcg.annotators.clips import Frames, check_clip, uniform_indices
 from videogcg.annotators.nms import batched_nms
 from videogcg.schemas import Provenance
 
@@ -159,14 +159,6 @@ def select_detections(
     return [d for phrase_index in sorted(kept_per_phrase) for d in kept_per_phrase[phrase_index]]
 
 
-def evenly_spaced_keyframes(num_frames: int, count: int) -> list[int]:
-    """The centre frames of `count` equal segments of the clip (every frame if the clip is shorter)."""
-    if num_frames < 1:
-        raise ValueError(f"a clip needs at least one frame, got {num_frames}")
-    count = min(count, num_frames)
-    return sorted({int((i + 0.5) * num_frames / count) for i in range(count)})
-
-
 @dataclass(frozen=True)
 class _Clip:
     """A validated request: frames, phrases, keyframes and the tokenized prompt."""
@@ -249,7 +241,7 @@ class Grounder:
         check_clip(frames)
         prompt = Prompt.from_phrases(phrases)
         if keyframes is None:
-            chosen = evenly_spaced_keyframes(len(frames), self.config.num_keyframes)
+            chosen = list(uniform_indices(0, len(frames), self.config.num_keyframes))
         else:
             if not all(isinstance(k, (int, np.integer)) for k in keyframes):
                 raise TypeError(f"keyframes must be frame indices (integers), got {list(keyframes)!r}")

@@ -20,7 +20,7 @@ import os
 import shutil
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -107,7 +107,6 @@ class LoadedModel:
     revision: str | None
     device: torch.device
     dtype: torch.dtype
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def provenance(self, **parameters: Any) -> Provenance:
         """Provenance for what this model produces, with the call's parameters."""
@@ -141,7 +140,10 @@ def tiny_checkpoint(family_name: str, cache_dir: str | Path | None = None) -> Pa
     staging = Path(tempfile.mkdtemp(prefix=f".{family_name}-", dir=target.parent))
     try:
         fam.build_tiny(staging)
-        os.replace(staging, target) if not target.exists() else shutil.rmtree(staging)
+        if target.exists():  # another process built it meanwhile
+            shutil.rmtree(staging)
+        else:
+            os.replace(staging, target)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise

@@ -40,7 +40,7 @@ def shard_of(video_id: str, num_shards: int) -> int:
 
 
 class LoadAndProcess(beam.DoFn):
-    """A video id in, (shard, item) pairs out: ("sample", json, mp4, route, confidence), ("dropped", record) or ("failure", record)."""
+    """A video id in, (shard, item) pairs out: ("sample", json, mp4, route, confidence, key), ("dropped", record) or ("failure", record)."""
 
     def __init__(self, source: SourceSpec, config: PipelineConfig, num_shards: int):
         self.source_spec, self.config, self.num_shards = source, config, num_shards
@@ -69,7 +69,7 @@ class LoadAndProcess(beam.DoFn):
                     items.append(("dropped", {"key": result.sample.key, "video_id": video_id, "reasons": list(result.verdict.reasons)}))
                 else:
                     mp4 = encode_clip(result.sample, result.frames, self.config.output.crf)
-                    items.append(("sample", result.sample.to_json(), mp4, route, result.verdict.confidence))
+                    items.append(("sample", result.sample.to_json(), mp4, route, result.verdict.confidence, result.sample.key))
         except Exception as error:  # noqa: BLE001 - a failing video is data (dead letter), never the end of the run
             logger.warning("%s %s failed at %s: %s", self.source.name, video_id, self.processor.stage, error, exc_info=True)
             Metrics.counter(NAMESPACE, f"failed_{self.processor.stage}").inc()
@@ -124,10 +124,7 @@ def _review_budget(budget: int) -> beam.PTransform:
         return frozenset(key for _, key in sorted(candidates, key=lambda c: (-c[0], c[1]))[:budget])
 
     return (
-        "Reviews"
-        >> beam.FlatMap(
-            lambda item: [(item[1][4], Sample.from_json(item[1][1]).key)] if item[1][0] == "sample" and item[1][3] == "review" else []
-        )
+        "Reviews" >> beam.FlatMap(lambda item: [(item[1][4], item[1][5])] if item[1][0] == "sample" and item[1][3] == "review" else [])
         | "All" >> beam.combiners.ToList()
         | "WithinBudget" >> beam.Map(keep)
     )

@@ -8,7 +8,8 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-from videogcg.shards import list_shards, read_manifest
+from videogcg.shards import ShardWriterConfig, list_shards, read_manifest
+from videogcg.shards.layout import records_path, shard_name
 
 STATS_FILE = "run_stats.json"
 
@@ -25,14 +26,14 @@ class Failure:
 
 
 def shard_records_path(output: Path, shard: int) -> Path:
-    return output / f"shard-{shard:06d}.records.jsonl"
+    return records_path(output / shard_name(ShardWriterConfig.prefix, shard))
 
 
 def read_records(directory: str | Path) -> list[dict]:
     """Dead letters and dropped samples of the finished shards."""
     records = []
     for tar in list_shards(directory):
-        path = tar.with_suffix(".records.jsonl")
+        path = records_path(tar)
         if path.exists():
             records += [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
     return records
@@ -44,6 +45,11 @@ def read_failures(directory: str | Path) -> list[Failure]:
         for r in read_records(directory)
         if r["kind"] == "failure"
     ]
+
+
+def failures_by_reason(records: list[dict]) -> dict[str, int]:
+    """Dead-letter counts by "stage: error"."""
+    return dict(Counter(f"{r['stage']}: {r['error']}" for r in records if r["kind"] == "failure"))
 
 
 def summarize_run(output: Path, videos: int, processed: int, metrics: dict, seconds: float, models: dict) -> dict:
@@ -60,7 +66,7 @@ def summarize_run(output: Path, videos: int, processed: int, metrics: dict, seco
             "drop": sum(r["kind"] == "dropped" for r in records),
         },
         "failed": len(failures),
-        "failures_by_reason": dict(Counter(f"{r['stage']}: {r['error']}" for r in failures)),
+        "failures_by_reason": failures_by_reason(records),
         "shards": [p.name for p in list_shards(output)],
         "stage_seconds": metrics.get("stage_seconds", {}),
         "wall_seconds": round(seconds, 3),

@@ -20,6 +20,11 @@ def manifest_path(tar_path: Path) -> Path:
     return tar_path.with_suffix(".parquet")
 
 
+def records_path(tar_path: Path) -> Path:
+    """The shard's dead letters and dropped samples (JSON lines), committed with it."""
+    return tar_path.with_suffix(".records.jsonl")
+
+
 def list_shards(directory: str | Path) -> list[Path]:
     """Complete shards in a directory, in name order."""
     return sorted(Path(directory).glob("*.tar"))
