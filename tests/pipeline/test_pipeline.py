@@ -227,3 +227,21 @@ def test_review_budget_keeps_the_most_confident_reviews(sources, config, tmp_pat
     assert summary["routes"]["drop"] == unlimited["routes"]["drop"] + len(reviews) - 1
     over = [r for r in read_records(tmp_path / "one") if r["kind"] == "dropped"]
     assert all(r["reasons"] == ["over the review budget"] for r in over) and len(over) == len(reviews) - 1
+
+
+def test_raw_videos_run_every_model_stage(sources, config, tmp_path):
+    """Raw videos: caption (VLM), phrases (spaCy), Grounding DINO, SAM2. Tiny models: wiring, not quality."""
+    loose = config.model_copy(update={"models": config.models.model_copy(update={"box_threshold": 0.0, "text_threshold": 0.0})})
+    summary = run_pipeline(SourceSpec("folder", str(sources["raw"] / "videos")), tmp_path, loose)
+    assert summary["failed"] == 0 and summary["samples"] + summary["routes"]["drop"] == 4
+    assert {"annotate_raw", "sample_frames", "verify"} <= set(summary["stage_seconds"])
+    samples = list(iter_dataset(tmp_path, decode=False))
+    for sample in samples:
+        assert sample.meta["source_kind"] == "raw"
+        assert sample.caption.provenance.name == "tiny:vlm"
+        assert sample.conversation[0].answer.text == sample.caption.text
+        for phrase in sample.conversation[0].phrases:  # every grounded phrase has a SAM2 track under its id
+            [object_id] = phrase.object_ids
+            track = sample.track(object_id)
+            assert track.provenance.name == "tiny:sam2_video" and track.label == phrase.text
+    assert any(s.objects for s in samples), "with zero thresholds some phrase should be grounded and tracked"
