@@ -7,7 +7,7 @@ PIP := $(BIN)/python -m pip
 CONSTRAINTS := -c constraints.txt --build-constraint constraints.txt
 DEMO := out/demo
 
-.PHONY: install demo test clean
+.PHONY: install chromium labelstudio-venv labelstudio demo test clean
 
 install: $(STAMP)
 
@@ -30,10 +30,29 @@ demo: install
 	  $(BIN)/videogcg preview $(DEMO)/$$form --output $(DEMO)/preview-$$form.png || exit 1; \
 	done
 
-test: install
+# Label Studio in its own venv: in the main one it would downgrade pyarrow. The tests start it themselves.
+LS_VENV := .ls-venv
+LS_STAMP := $(LS_VENV)/.installed
+labelstudio-venv: $(LS_STAMP)
+$(LS_STAMP):
+	test -x $(LS_VENV)/bin/python || $(PYTHON) -m venv $(LS_VENV)
+	$(LS_VENV)/bin/python -m pip install --quiet "pip==26.3"
+	$(LS_VENV)/bin/python -m pip install --quiet "label-studio==1.23.2"
+	touch $(LS_STAMP)
+
+# A local server for reviewers on 127.0.0.1 (credentials from $$VIDEOGCG_LS_* or generated, see the README).
+labelstudio: install labelstudio-venv
+	$(BIN)/videogcg review serve
+
+# The browser test of `videogcg report` drives Debian's Chromium (playwright's own browser download needs the internet).
+chromium:
+	@test -x /usr/bin/chromium || { SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium; }
+
+test: install chromium labelstudio-venv
 	$(BIN)/ruff check videogcg tests benchmarks
 	$(BIN)/ruff format --check videogcg tests benchmarks
 	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest
 
 clean:
-	rm -rf $(VENV) out .pytest_cache .hypothesis
+	rm -rf $(VENV) $(LS_VENV) out .pytest_cache .hypothesis

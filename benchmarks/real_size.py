@@ -74,3 +74,38 @@ def grounding_dino() -> LoadedModel:
 
 def sam2_video() -> LoadedModel:
     return random_model("sam2.1-hiera-tiny.json", "Sam2VideoModel", "sam2_video", None)
+
+
+BUILDERS = {"text_llm": text_llm, "vlm": vlm, "grounding_dino": grounding_dino, "sam2_video": sam2_video}
+
+
+def save_checkpoint(family: str, directory: Path, reply_words: str = "", reply_tokens: int = 0) -> Path:
+    """Save a random real-size model as a local checkpoint the registry loads like a downloaded one.
+
+    A random generative model tends to stop at once or repeat one symbol, which would make generation look
+    cheaper than a real checkpoint's and leave later stages nothing to work on. With ``reply_words`` it only
+    generates those words (no bigram twice) and at least ``reply_tokens`` tokens: replies of realistic length
+    whose noun phrases the later stages ground and track. All other ids stay in the output layer, so the
+    cost per token is the real one.
+    """
+    if (directory / "config.json").exists():
+        return directory
+    loaded = BUILDERS[family]()
+    if reply_words or reply_tokens:
+        _restrict_replies(loaded, reply_words, reply_tokens)
+    loaded.model.save_pretrained(directory)
+    if loaded.processor is not None:
+        loaded.processor.save_pretrained(directory)
+    return directory
+
+
+def _restrict_replies(loaded: LoadedModel, reply_words: str, reply_tokens: int) -> None:
+    config = loaded.model.generation_config
+    if reply_words:
+        tokenizer = getattr(loaded.processor, "tokenizer", loaded.processor)
+        allowed = {i for word in reply_words.split() for i in tokenizer(" " + word)["input_ids"]}
+        vocab = loaded.model.config.get_text_config().vocab_size
+        config.suppress_tokens = [i for i in range(vocab) if i not in allowed]
+        config.no_repeat_ngram_size = 2
+    if reply_tokens:
+        config.min_new_tokens = reply_tokens

@@ -23,3 +23,26 @@ def scene_video():
 @pytest.fixture
 def sample(scene_video):
     return make_sample(scene_video)
+
+
+@pytest.fixture(scope="session")
+def gcg_dataset(sources, tmp_path_factory):
+    """A pipeline output from the MeViS-layout source: 4 videos, two GCG conversations and one referring
+    question each (12 samples), in shards of 2 videos."""
+    from videogcg.pipeline.beam_pipeline import run_pipeline
+    from videogcg.pipeline.settings import PipelineConfig
+    from videogcg.pipeline.source_registry import SourceSpec
+
+    root = tmp_path_factory.mktemp("gcg_dataset")
+    config = PipelineConfig.load(
+        overrides=[
+            f"models.cache_dir={root / 'models'}",
+            "sampling.num_frames=6",
+            "output.videos_per_shard=2",
+            "compose.conversations_per_video=2",
+            "compose.referring_per_video=1",
+        ]
+    )
+    summary = run_pipeline(SourceSpec("mevis", str(sources["masks_expressions"])), root / "shards", config)
+    assert summary["failed"] == 0 and summary["samples"] == 12, summary
+    return root / "shards"

@@ -135,5 +135,168 @@ def preview(
     typer.echo(f"{item.sample.key} -> {output}")
 
 
+@app.command()
+def report(
+    directory: Path,
+    output: Path = typer.Option(..., "--output", "-o", help="HTML file to write (one page, everything embedded)."),
+    max_samples: int = typer.Option(
+        200, min=0, help="Samples read from the tars for the mask-level statistics (seeded, spread over shards)."
+    ),
+    gallery: int = typer.Option(12, min=0, help="Samples shown with their previews (drawn from those read)."),
+    seed: int = typer.Option(0, help="Seed of the choice of samples."),
+) -> None:
+    """Write a static HTML report of a dataset: counts, plots, dead letters and a gallery of previews."""
+    from videogcg.report import write_report
+
+    if not directory.is_dir():
+        raise typer.BadParameter(f"{directory} is not a folder", param_hint="DIRECTORY")
+    write_report(directory, output, max_samples=max_samples, gallery=gallery, seed=seed)
+    typer.echo(f"report of {directory} -> {output}")
+
+
+export_app = typer.Typer(help="Write a dataset in the layouts other tools read.", no_args_is_help=True)
+app.add_typer(export_app, name="export")
+
+
+def _dataset_dir(directory: Path) -> Path:
+    if not directory.is_dir():
+        raise typer.BadParameter(f"{directory} is not a folder", param_hint="--input")
+    return directory
+
+
+@export_app.command("videoglamm")
+def export_videoglamm_command(
+    input: Path = typer.Option(..., "--input", "-i", help="Dataset folder (shards + manifests)."),
+    output: Path = typer.Option(..., "--output", "-o", help="Folder for instruction_data/ and JPEGImages/."),
+    val: float = typer.Option(0.1, min=0, max=1, help="Fraction of videos in the val split."),
+    test: float = typer.Option(0.1, min=0, max=1, help="Fraction of videos in the test split."),
+) -> None:
+    """VideoGLaMM's video_gcg layout: train / val / test YouTube-VIS JSON with dense captions, and JPEG frames."""
+    from videogcg.interop.videoglamm import SplitFractions, export_videoglamm
+
+    try:
+        fractions = SplitFractions(val=val, test=test)
+    except ValueError as error:
+        raise typer.BadParameter(str(error), param_hint="--val/--test") from None
+    counts = export_videoglamm(_dataset_dir(input), output, fractions)
+    typer.echo(f"{output}: {counts['splits']} clips, {counts['annotations']} annotations")
+
+
+@export_app.command("ytvis")
+def export_ytvis_command(
+    input: Path = typer.Option(..., "--input", "-i", help="Dataset folder (shards + manifests)."),
+    output: Path = typer.Option(..., "--output", "-o", help="Folder for instances.json and JPEGImages/."),
+) -> None:
+    """YouTube-VIS / COCO-video JSON (CVAT, FiftyOne, X-AnyLabeling import it), and JPEG frames."""
+    from videogcg.interop.ytvis import export_ytvis
+
+    counts = export_ytvis(_dataset_dir(input), output)
+    typer.echo(f"{output}: {counts['videos']} clips, {counts['annotations']} annotations, {counts['categories']} categories")
+
+
+review_app = typer.Typer(help="Human review in Label Studio: serve, export samples as tasks, import the reviews.", no_args_is_help=True)
+app.add_typer(review_app, name="review")
+
+
+def _client(url: Optional[str], data_dir: Optional[Path]):
+    import os
+
+    from videogcg.review_ui.client import LabelStudioClient
+    from videogcg.review_ui.server import DEFAULT_PORT, HOST, default_data_dir, load_credentials
+
+    data_dir = data_dir or default_data_dir()
+    url = url or os.environ.get("VIDEOGCG_LS_URL") or f"http://{HOST}:{DEFAULT_PORT}"
+    return LabelStudioClient(url, load_credentials(data_dir).token), data_dir
+
+
+_URL = typer.Option(None, help="Label Studio URL (default: $VIDEOGCG_LS_URL or the local server's).")
+_DATA = typer.Option(None, help="The local server's folder: credentials and served frames (default: $VIDEOGCG_LS_DATA).")
+
+
+@review_app.command("serve")
+def review_serve(
+    port: int = typer.Option(8089, help="Port on 127.0.0.1."),
+    data_dir: Optional[Path] = _DATA,
+) -> None:
+    """Start Label Studio (from .ls-venv) on 127.0.0.1 and keep it running until Ctrl-C."""
+    import signal
+
+    from videogcg.review_ui.server import LabelStudioServer, ServerError, default_data_dir, default_venv
+
+    server = LabelStudioServer(data_dir or default_data_dir(), port=port, venv=default_venv())
+    try:
+        url = server.start()
+    except ServerError as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"Label Studio at {url} (user and token in {server.data_dir / 'credentials.json'} or $VIDEOGCG_LS_*); Ctrl-C stops it")
+    try:
+        signal.sigwait({signal.SIGINT, signal.SIGTERM})
+    finally:
+        server.stop()
+
+
+@review_app.command("export")
+def review_export(
+    input: Path = typer.Option(..., "--input", "-i", help="Dataset folder (shards + manifests)."),
+    project: str = typer.Option(..., help="Label Studio project name (created if missing, reused otherwise)."),
+    route: str = typer.Option("review", help="Which samples: review, accept or all."),
+    budget: Optional[int] = typer.Option(None, min=0, help="At most this many samples, lowest confidence first."),
+    keyframes: int = typer.Option(3, min=1, help="Keyframes per task (for a new project)."),
+    url: Optional[str] = _URL,
+    data_dir: Optional[Path] = _DATA,
+) -> None:
+    """Create review tasks with the pipeline's masks and answers as pre-annotations (no duplicates)."""
+    from videogcg.review_ui.client import LabelStudioError
+    from videogcg.review_ui.export import ExportOptions, export_for_review
+    from videogcg.review_ui.server import files_root
+
+    try:
+        options = ExportOptions(route=route, budget=budget, num_keyframes=keyframes)
+    except ValueError as error:
+        raise typer.BadParameter(str(error), param_hint="--route") from None
+    client, data_dir = _client(url, data_dir)
+    try:
+        counts = export_for_review(client, _dataset_dir(input), project, files_root(data_dir), options)
+    except LabelStudioError as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"project {project!r}: {counts['added']} tasks added, {counts['already_exported']} already there ({client.url})")
+
+
+@review_app.command("import")
+def review_import(
+    project: str = typer.Option(..., help="Label Studio project name."),
+    input: Path = typer.Option(..., "--input", "-i", help="The dataset folder the tasks were exported from."),
+    output: Path = typer.Option(..., "--output", "-o", help="Folder for the reviewed shards."),
+    config: Optional[Path] = typer.Option(None, help="Pipeline config naming the SAM2 model that re-propagates edited masks."),
+    url: Optional[str] = _URL,
+    data_dir: Optional[Path] = _DATA,
+) -> None:
+    """Apply the submitted reviews and write reviewed shards and review_stats.json."""
+    from videogcg.annotators.propagator import MaskPropagator, PropagatorConfig
+    from videogcg.pipeline.settings import PipelineConfig
+    from videogcg.review_ui.apply import SAM2Repropagation
+    from videogcg.review_ui.client import LabelStudioError
+    from videogcg.review_ui.import_reviews import import_reviews
+
+    models = PipelineConfig.load(config).models
+    propagator = MaskPropagator(
+        PropagatorConfig(model=models.propagator, device=models.device, dtype=models.dtype, cache_dir=models.cache_dir)
+    )
+    client, _ = _client(url, data_dir)
+    try:
+        stats = import_reviews(client, project, _dataset_dir(input), output, SAM2Repropagation(propagator))
+    except LabelStudioError as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(1) from None
+    iou = stats["mean_iou_auto_vs_human"]
+    typer.echo(
+        f"{stats['tasks']} tasks, {stats['reviewed']} reviewed: {stats['accepted']} accepted, {stats['fixed']} fixed, "
+        f"{stats['rejected']} rejected, {stats['edited']} edited; automatic vs human mask IoU on edited keyframes: "
+        f"{'n/a' if iou is None else f'{iou:.3f}'}; {len(stats['problems'])} problems -> {output}"
+    )
+
+
 if __name__ == "__main__":
     app()

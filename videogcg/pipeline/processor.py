@@ -6,7 +6,8 @@ on first use, so a run over a masks + expressions source loads no model at all.
 | source kind | stages |
 |---|---|
 | raw | dense caption -> noun phrases -> Grounding DINO on keyframes -> SAM2 from the best box of each phrase |
-| masks | per-object descriptions from crops -> grounded dense caption (falls back to the class names) |
+| masks | per-object descriptions from crops -> grounded dense caption (falls back to the class names); a source
+  caption already grounded to the objects (a GCG dataset such as VideoGLaMM's video_gcg) is kept instead |
 | boxes + captions | SAM2 from the source's boxes on keyframes -> the source caption, refined by the text LLM keeping its tags |
 | masks + expressions | the source masks -> an answer made of the expressions, each grounded to its objects |
 """
@@ -49,6 +50,7 @@ logger = logging.getLogger(__name__)
 
 PROCESSOR_VERSION = "1"
 MAX_PHRASES = 6
+REFERRING_ANSWER = "referring_answer"  # provenance name of the rule-made answers to referring questions
 ROUTE_STATES = {"accept": ReviewState.AUTO_VERIFIED, "review": ReviewState.AUTO, "drop": ReviewState.REJECTED}
 
 
@@ -165,6 +167,10 @@ class VideoProcessor:
         from videogcg.annotators.captioner import ObjectToDescribe
 
         tracks = self._source_masklets(video, clip)
+        if video.captions:
+            answer, phrases = caption_answer(video.captions[0], {t.object_id for t in tracks if t.num_masks})
+            if phrases:
+                return tracks, answer, phrases, None, Provenance(kind="source", name=video.source)
         captioner = self._captioner()
         described = captioner.describe_objects(clip.frames, [ObjectToDescribe.from_masklet(t) for t in tracks])
         [grounded] = captioner.grounded_captions([clip.frames], [{t.object_id: d.text for t, d in zip(tracks, described)}])
@@ -257,7 +263,7 @@ class VideoProcessor:
             reply = f"Sure, it is {expression.text}."
             start = reply.index(expression.text)
             phrase = GroundedPhrase(start=start, end=start + len(expression.text), text=expression.text, object_ids=expression.object_ids)
-            dialogues.append((question, reply, (phrase,), Provenance(kind="rule", name="referring_answer")))
+            dialogues.append((question, reply, (phrase,), Provenance(kind="rule", name=REFERRING_ANSWER)))
         return dialogues
 
     def _question(self, video, clip, index: int, templates: tuple[str, ...], fields: dict) -> TextField:

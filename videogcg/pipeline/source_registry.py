@@ -50,6 +50,14 @@ def _ytvis(spec: SourceSpec) -> Source:
     return YouTubeVISSource(spec.path, _media(spec, "JPEGImages"), name=_name(spec, "ytvis"))
 
 
+def _videoglamm(spec: SourceSpec) -> Source:
+    """A split file of `videogcg export videoglamm` (or of VideoGLaMM's own video_gcg), frames in ../JPEGImages."""
+    from videogcg.pipeline.sources.ytvis import YouTubeVISSource
+
+    media = Path(spec.media) if spec.media else Path(spec.path).resolve().parent.parent / "JPEGImages"
+    return YouTubeVISSource(spec.path, media, name=_name(spec, "video_gcg"))
+
+
 def _refytvos(spec: SourceSpec) -> Source:
     from videogcg.pipeline.sources.refytvos import RefYouTubeVOSSource
 
@@ -90,6 +98,7 @@ FORMATS = {
     "mevis": _mevis,
     "boxes_captions": _boxes_captions,
     "ytvis": _ytvis,
+    "videoglamm": _videoglamm,
     "ref-youtube-vos": _refytvos,
     "vidstg": _vidstg,
     "hc-stvg": _hcstvg,

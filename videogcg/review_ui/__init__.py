@@ -1,1 +1,2 @@
-"""Human verification in Label Studio: export with pre-annotations, import of reviews. Not built yet."""
+"""Human verification in Label Studio: a local server, export of samples as tasks with pre-annotations,
+import of the reviews (edited masks re-propagated with SAM2) into reviewed shards."""

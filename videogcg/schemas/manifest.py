@@ -21,7 +21,12 @@ MANIFEST_SCHEMA = pa.schema(
         pa.field("review_state", pa.string(), nullable=False),
         pa.field("min_score", pa.float64()),
         pa.field("mean_score", pa.float64()),
-        pa.field("stage_versions", pa.map_(pa.string(), pa.string()), nullable=False),
+        # a list of (stage, version) structs rather than an Arrow map: Hugging Face datasets cannot load maps
+        pa.field(
+            "stage_versions",
+            pa.list_(pa.struct([pa.field("stage", pa.string(), nullable=False), pa.field("version", pa.string(), nullable=False)])),
+            nullable=False,
+        ),
     ]
 )
 
@@ -51,7 +56,7 @@ def manifest_row(sample: Sample, shard: str) -> dict:
         "review_state": sample.review.value,
         "min_score": min(scores) if scores else None,
         "mean_score": statistics.fmean(scores) if scores else None,
-        "stage_versions": sorted(sample.stage_versions.items()),
+        "stage_versions": [{"stage": stage, "version": version} for stage, version in sorted(sample.stage_versions.items())],
     }
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import tarfile
-from collections.abc import Iterator
+from collections.abc import Container, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -78,10 +78,13 @@ def _members(path: Path) -> Iterator[tuple[str, dict[str, bytes]]]:
         yield key, group
 
 
-def iter_shard(path: str | Path, decode: bool = True) -> Iterator[ShardSample | Sample]:
-    """Samples of one shard in order. With `decode=False` yield only the `Sample`s (no pixels)."""
+def iter_shard(path: str | Path, decode: bool = True, keys: Container[str] | None = None) -> Iterator[ShardSample | Sample]:
+    """Samples of one shard in order. With `decode=False` yield only the `Sample`s (no pixels); with `keys`,
+    only those samples (the others are neither parsed nor decoded)."""
     path = Path(path)
     for key, group in _members(path):
+        if keys is not None and key not in keys:
+            continue
         for extension in ("json", "mp4"):
             if extension not in group:
                 raise ShardFormatError(f"{path}: sample {key!r} has no .{extension} member")
@@ -89,15 +92,29 @@ def iter_shard(path: str | Path, decode: bool = True) -> Iterator[ShardSample | 
         if not decode:
             yield sample
             continue
-        frames = read_frames(group["mp4"], name=f"{path}:{key}.mp4")[:, : sample.video.height, : sample.video.width]
+        frames = decode_clip(sample, group["mp4"], name=f"{path}:{key}.mp4")
         if len(frames) != len(sample.clip.frame_indices):
             raise ShardFormatError(f"{path}: {key}.mp4 has {len(frames)} frames, the sample {len(sample.clip.frame_indices)}")
         yield ShardSample(sample, frames, *decode_masks(sample))
 
 
-def iter_dataset(directory: str | Path, decode: bool = True) -> Iterator[ShardSample | Sample]:
+def iter_encoded(directory: str | Path) -> Iterator[tuple[Sample, bytes]]:
+    """Every sample with its clip as stored (mp4 bytes), for rewriting shards without re-encoding video."""
     for path in list_shards(directory):
-        yield from iter_shard(path, decode=decode)
+        for key, group in _members(path):
+            if "json" not in group or "mp4" not in group:
+                raise ShardFormatError(f"{path}: sample {key!r} needs a .json and an .mp4 member")
+            yield Sample.from_json(group["json"]), group["mp4"]
+
+
+def decode_clip(sample: Sample, clip_mp4: bytes, name: str = "clip") -> np.ndarray:
+    """(T, H, W, 3) frames of a stored clip, cropped to the video size (clips are padded to even sizes)."""
+    return read_frames(clip_mp4, name=name)[:, : sample.video.height, : sample.video.width]
+
+
+def iter_dataset(directory: str | Path, decode: bool = True, keys: Container[str] | None = None) -> Iterator[ShardSample | Sample]:
+    for path in list_shards(directory):
+        yield from iter_shard(path, decode=decode, keys=keys)
 
 
 def read_manifest(directory: str | Path) -> pa.Table:

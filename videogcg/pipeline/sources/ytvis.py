@@ -17,6 +17,9 @@ the masks and are not kept. A file without ``annotations`` (the valid/test split
 VideoGLaMM's files add ``videos[].dense_cap`` = ``{"caption", "token_pos", "mask_id", ...}``: word
 ``token_pos[k]`` of ``caption.split(" ")`` grounds annotation ``mask_id[k]``. It becomes a caption whose
 phrases are those single words (VideoGLaMM's own reading; a phrase is one word, punctuation included).
+Files written by `videogcg export videoglamm` also carry ``dense_cap.phrases`` (exact character spans, read
+instead of the words) and ``metadata.object_ids`` ({annotation id: object id}, giving the objects their own
+ids back), so an export reads back exactly.
 
 The frame folder may hold more images than ``file_names`` lists (BURST's all-frames download): labels are
 placed by file name at the folder's frame positions, None on the frames the file does not list.
@@ -26,6 +29,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path, PurePosixPath
 from typing import TypeVar
 
@@ -150,6 +154,13 @@ class YouTubeVISSource:
             seen.add(obj.object_id)
             objects.append(obj)
         captions = self._captions(video.get("dense_cap"), f"{where}.dense_cap", seen)
+        renumber = self._object_ids(video.get("metadata"), f"{where}.metadata.object_ids", seen)
+        if renumber:
+            objects = [replace(o, object_id=renumber[o.object_id]) for o in objects]
+            captions = tuple(
+                replace(c, phrases=tuple(replace(p, object_ids=tuple(renumber[i] for i in p.object_ids)) for p in c.phrases))
+                for c in captions
+            )
         return SourceVideo(self.name, video_id, folder, objects=tuple(objects), captions=captions)
 
     def _frames(self, file_names: list[str], field: str) -> tuple[Path, list[int], int]:
@@ -206,8 +217,27 @@ class YouTubeVISSource:
         x, y, w, h = (float(v) for v in value)
         return (x, y, w, h)
 
+    def _object_ids(self, metadata, field: str, annotation_ids: set[int]) -> dict[int, int]:
+        """{annotation id: the video's own object id} from our `metadata.object_ids`, if given."""
+        mapping = metadata.get("object_ids") if isinstance(metadata, dict) else None
+        if mapping is None:
+            return {}
+        if not isinstance(mapping, dict):
+            raise SourceError(self.path, field, f"must map annotation ids to object ids, got {mapping!r}")
+        renumber = {}
+        for annotation_id, object_id in mapping.items():
+            if not str(annotation_id).isdigit() or int(annotation_id) not in annotation_ids:
+                raise SourceError(self.path, f"{field}[{annotation_id!r}]", "is not an annotation id of this video")
+            if not _is_int(object_id) or object_id < 0 or object_id in renumber.values():
+                raise SourceError(self.path, f"{field}[{annotation_id!r}]", f"{object_id!r} is not a distinct object id >= 0")
+            renumber[int(annotation_id)] = object_id
+        if set(renumber) != annotation_ids:
+            raise SourceError(self.path, field, f"maps annotations {sorted(renumber)}, the video has {sorted(annotation_ids)}")
+        return renumber
+
     def _captions(self, dense_cap, field: str, object_ids: set[int]) -> tuple[SourceCaption, ...]:
-        """VideoGLaMM's dense caption: each grounded word becomes a phrase tied to its annotations."""
+        """VideoGLaMM's dense caption: each grounded word becomes a phrase tied to its annotations, or, where the
+        file has our `phrases` extension, each exact character span does."""
         if dense_cap is None:
             return ()
         caption, token_pos, mask_id = (
@@ -215,6 +245,8 @@ class YouTubeVISSource:
         )
         if not isinstance(caption, str) or not caption.strip():
             raise SourceError(self.path, f"{field}.caption", "missing or empty")
+        if dense_cap.get("phrases") is not None:
+            return (SourceCaption(caption, self._spans(dense_cap["phrases"], caption, f"{field}.phrases", object_ids)),)
         if not isinstance(token_pos, list) or not isinstance(mask_id, list) or len(token_pos) != len(mask_id):
             raise SourceError(self.path, f"{field}.token_pos", "token_pos and mask_id must be lists of equal length")
         words = caption.split(" ")
@@ -232,3 +264,19 @@ class YouTubeVISSource:
                 grounded[word].append(annotation_id)
         phrases = tuple(SourcePhrase(starts[w], starts[w] + len(words[w]), tuple(ids)) for w, ids in sorted(grounded.items()))
         return (SourceCaption(caption, phrases),)
+
+    def _spans(self, spans, caption: str, field: str, object_ids: set[int]) -> tuple[SourcePhrase, ...]:
+        if not isinstance(spans, list):
+            raise SourceError(self.path, field, "must be a list of {start, end, mask_id}")
+        phrases, previous_end = [], 0
+        for k, span in enumerate(spans):
+            start, end, ids = (span.get(key) if isinstance(span, dict) else None for key in ("start", "end", "mask_id"))
+            if not (_is_int(start) and _is_int(end) and previous_end <= start < end <= len(caption)):
+                raise SourceError(
+                    self.path, f"{field}[{k}]", f"span [{start!r}, {end!r}) must lie in the caption, in order, without overlap"
+                )
+            if not isinstance(ids, list) or not ids or any(i not in object_ids for i in ids):
+                raise SourceError(self.path, f"{field}[{k}].mask_id", f"{ids!r} must be annotation ids of this video")
+            phrases.append(SourcePhrase(start, end, tuple(ids)))
+            previous_end = end
+        return tuple(phrases)
