@@ -292,3 +292,10 @@ def test_exported_task_shows_its_keyframes_and_brush_masks(label_studio, exporte
     assert "object 0" in body and task["data"]["legend"].split(";")[0] in body
     assert not [e for e in errors if "ResizeObserver" not in e], errors
     assert shot.stat().st_size > 10_000
+
+
+def test_credentials_are_private_and_the_token_stays_out_of_the_log(label_studio):
+    path = label_studio.data_dir / "credentials.json"
+    token = load_credentials(label_studio.data_dir).token
+    assert path.stat().st_mode & 0o777 == 0o600 and len(token) == 40
+    assert token not in (label_studio.data_dir / "server.log").read_text(errors="replace")
