@@ -28,7 +28,10 @@ demo: install
 	  $(BIN)/videogcg run --config configs/tiny.yaml --format $$format --input $(DEMO)/inputs/$$input --output $(DEMO)/$$form || exit 1; \
 	  $(BIN)/videogcg inspect $(DEMO)/$$form || exit 1; \
 	  $(BIN)/videogcg preview $(DEMO)/$$form --output $(DEMO)/preview-$$form.png || exit 1; \
+	  $(BIN)/videogcg report $(DEMO)/$$form --output $(DEMO)/report-$$form.html || exit 1; \
 	done
+	# how close the fully automatic flow on raw videos comes to the ground truth of the same videos
+	$(BIN)/videogcg eval --predictions $(DEMO)/raw --references $(DEMO)/masks_expressions --by clip --text-encoder tiny:text_encoder
 
 # Label Studio in its own venv: in the main one it would downgrade pyarrow. The tests start it themselves.
 LS_VENV := .ls-venv

@@ -158,9 +158,9 @@ export_app = typer.Typer(help="Write a dataset in the layouts other tools read."
 app.add_typer(export_app, name="export")
 
 
-def _dataset_dir(directory: Path) -> Path:
+def _dataset_dir(directory: Path, hint: str = "--input") -> Path:
     if not directory.is_dir():
-        raise typer.BadParameter(f"{directory} is not a folder", param_hint="--input")
+        raise typer.BadParameter(f"{directory} is not a folder", param_hint=hint)
     return directory
 
 
@@ -296,6 +296,31 @@ def review_import(
         f"{stats['rejected']} rejected, {stats['edited']} edited; automatic vs human mask IoU on edited keyframes: "
         f"{'n/a' if iou is None else f'{iou:.3f}'}; {len(stats['problems'])} problems -> {output}"
     )
+
+
+@app.command("eval")
+def evaluate_command(
+    predictions: Path = typer.Option(..., help="Dataset folder with the predicted samples (a model's, or the pipeline's)."),
+    references: Path = typer.Option(..., help="Dataset folder with the ground truth."),
+    by: str = typer.Option("key", help="Pair samples by 'key', or by 'clip' (video id, clip and frames) across sources."),
+    text_encoder: str = typer.Option("hf:bert-base-uncased", help="Model comparing phrases for recall (as VideoGLaMM)."),
+    cache_dir: Optional[str] = typer.Option(None, help="Where tiny models are built."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """GCG metrics (mIoU, recall, CIDEr-D) and referring J&F of predictions against ground truth."""
+    from videogcg.model.evaluation.gcg import evaluate
+    from videogcg.model.evaluation.text import EncoderSimilarity
+
+    if by not in ("key", "clip"):
+        raise typer.BadParameter("use key or clip", param_hint="--by")
+    result = evaluate(
+        _dataset_dir(predictions), _dataset_dir(references), EncoderSimilarity(text_encoder, cache_dir=cache_dir), by=by
+    ).as_dict()
+    if as_json:
+        typer.echo(json.dumps(result, indent=2))
+        return
+    for name, value in result.items():
+        typer.echo(f"{name:<20}{'n/a' if value is None else (f'{value:.4f}' if isinstance(value, float) else value)}")
 
 
 if __name__ == "__main__":

@@ -61,3 +61,12 @@ register_family(
         build_tiny=_tiny("sam2_video"),
     )
 )
+register_family(
+    Family(
+        name="text_encoder",
+        model_types=("bert", "roberta", "modernbert"),
+        load_model=_auto("AutoModel"),
+        load_processor=_auto("AutoTokenizer"),
+        build_tiny=_tiny("text_encoder"),
+    )
+)
