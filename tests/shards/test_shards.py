@@ -80,6 +80,7 @@ def test_manifest_has_one_row_per_sample_with_counts_and_scores(tmp_path, scene_
     assert row["num_masks"] == sum(t.num_masks for t in sample.objects)
     assert row["review_state"] == "auto"
     assert row["min_score"] == pytest.approx(0.7) and row["mean_score"] == pytest.approx(0.8)
+    assert row["confidence"] is None  # no verifier ran on this sample
     assert row["stage_versions"] == [{"stage": "compose", "version": "test-1"}]
     assert read_manifest(tmp_path).num_rows == 3
 

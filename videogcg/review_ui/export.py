@@ -18,6 +18,7 @@ from PIL import Image
 from videogcg.review_ui.client import LabelStudioClient
 from videogcg.review_ui.tasks import build_task, keyframe_positions, label_config
 from videogcg.schemas import Sample
+from videogcg.schemas.manifest import verifier_confidence
 from videogcg.shards import iter_dataset
 
 logger = logging.getLogger(__name__)
@@ -42,16 +43,10 @@ def _route(sample: Sample) -> str | None:
     return verify.get("route") if isinstance(verify, dict) else None
 
 
-def _confidence(sample: Sample) -> float:
-    verify = sample.meta.get("verify")
-    value = verify.get("confidence") if isinstance(verify, dict) else None
-    return float(value) if isinstance(value, (int, float)) else 0.0
-
-
 def select_samples(directory: str | Path, route: str = "review", budget: int | None = None) -> list[Sample]:
     """Samples on `route` ("all": any) that have a conversation, lowest confidence first (ties by key)."""
     chosen = [s for s in iter_dataset(directory, decode=False) if s.conversation and route in ("all", _route(s))]
-    chosen.sort(key=lambda s: (_confidence(s), s.key))
+    chosen.sort(key=lambda s: (verifier_confidence(s) or 0.0, s.key))
     return chosen if budget is None else chosen[:budget]
 
 

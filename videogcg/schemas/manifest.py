@@ -21,6 +21,7 @@ MANIFEST_SCHEMA = pa.schema(
         pa.field("review_state", pa.string(), nullable=False),
         pa.field("min_score", pa.float64()),
         pa.field("mean_score", pa.float64()),
+        pa.field("confidence", pa.float64()),  # the verifier's, where it ran: filters and review selection need no tar
         # a list of (stage, version) structs rather than an Arrow map: Hugging Face datasets cannot load maps
         pa.field(
             "stage_versions",
@@ -42,6 +43,13 @@ def _track_scores(sample: Sample) -> list[float]:
     return scores
 
 
+def verifier_confidence(sample: Sample) -> float | None:
+    """The verifier's confidence in the sample, None where no verifier ran."""
+    verify = sample.meta.get("verify")
+    value = verify.get("confidence") if isinstance(verify, dict) else None
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
 def manifest_row(sample: Sample, shard: str) -> dict:
     scores = _track_scores(sample)
     return {
@@ -56,6 +64,7 @@ def manifest_row(sample: Sample, shard: str) -> dict:
         "review_state": sample.review.value,
         "min_score": min(scores) if scores else None,
         "mean_score": statistics.fmean(scores) if scores else None,
+        "confidence": verifier_confidence(sample),
         "stage_versions": [{"stage": stage, "version": version} for stage, version in sorted(sample.stage_versions.items())],
     }
 

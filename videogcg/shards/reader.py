@@ -81,30 +81,33 @@ def _members(path: Path) -> Iterator[tuple[str, dict[str, bytes]]]:
 def iter_shard(path: str | Path, decode: bool = True, keys: Container[str] | None = None) -> Iterator[ShardSample | Sample]:
     """Samples of one shard in order. With `decode=False` yield only the `Sample`s (no pixels); with `keys`,
     only those samples (the others are neither parsed nor decoded)."""
+    for sample, clip in iter_shard_encoded(path, keys):
+        yield decode_sample(sample, clip, f"{path}:{sample.key}.mp4") if decode else sample
+
+
+def decode_sample(sample: Sample, clip_mp4: bytes, name: str) -> ShardSample:
+    """A stored sample with its frames and masks decoded; raises VideoReadError / ShardFormatError."""
+    frames = decode_clip(sample, clip_mp4, name=name)
+    if len(frames) != len(sample.clip.frame_indices):
+        raise ShardFormatError(f"{name} has {len(frames)} frames, the sample {len(sample.clip.frame_indices)}")
+    return ShardSample(sample, frames, *decode_masks(sample))
+
+
+def iter_shard_encoded(path: str | Path, keys: Container[str] | None = None) -> Iterator[tuple[Sample, bytes]]:
+    """A shard's samples with their clips as stored (mp4 bytes): decode each yourself, or copy it unchanged."""
     path = Path(path)
     for key, group in _members(path):
         if keys is not None and key not in keys:
             continue
-        for extension in ("json", "mp4"):
-            if extension not in group:
-                raise ShardFormatError(f"{path}: sample {key!r} has no .{extension} member")
-        sample = Sample.from_json(group["json"])
-        if not decode:
-            yield sample
-            continue
-        frames = decode_clip(sample, group["mp4"], name=f"{path}:{key}.mp4")
-        if len(frames) != len(sample.clip.frame_indices):
-            raise ShardFormatError(f"{path}: {key}.mp4 has {len(frames)} frames, the sample {len(sample.clip.frame_indices)}")
-        yield ShardSample(sample, frames, *decode_masks(sample))
+        if "json" not in group or "mp4" not in group:
+            raise ShardFormatError(f"{path}: sample {key!r} needs a .json and an .mp4 member")
+        yield Sample.from_json(group["json"]), group["mp4"]
 
 
 def iter_encoded(directory: str | Path) -> Iterator[tuple[Sample, bytes]]:
-    """Every sample with its clip as stored (mp4 bytes), for rewriting shards without re-encoding video."""
+    """Every sample with its clip as stored, for rewriting shards without re-encoding video."""
     for path in list_shards(directory):
-        for key, group in _members(path):
-            if "json" not in group or "mp4" not in group:
-                raise ShardFormatError(f"{path}: sample {key!r} needs a .json and an .mp4 member")
-            yield Sample.from_json(group["json"]), group["mp4"]
+        yield from iter_shard_encoded(path)
 
 
 def decode_clip(sample: Sample, clip_mp4: bytes, name: str = "clip") -> np.ndarray:
