@@ -228,20 +228,24 @@ def test_server_down_retries_then_fails_clearly_and_writes_nothing(gcg_dataset, 
     assert not (tmp_path / "out").exists() and not (tmp_path / "out.partial").exists()
 
 
-def test_server_stopping_mid_import_leaves_the_previous_output(exported, gcg_dataset, repropagate, tmp_path):
-    """The task download fails after the project lookup: no reviewed shard is written, an older output stays."""
+def test_server_stopping_mid_import_leaves_the_previous_output(exported, label_studio, gcg_dataset, repropagate, tmp_path):
+    """The real server stops after the project lookup: retries, a clear error, no reviewed shard, the old output kept."""
     client = exported[0]
-
-    class DropsMidImport(LabelStudioClient):
-        def all_tasks(self, project_id):
-            raise LabelStudioUnavailable(f"GET {self.url}/api/projects/{project_id}/export: ConnectError (after 5 attempts)")
-
     previous = tmp_path / "out"
     import_reviews(client, PROJECT, gcg_dataset, previous, repropagate)
     before = {p.name: p.read_bytes() for p in previous.iterdir()}
-    dropping = DropsMidImport(client.url, client.token)
-    with pytest.raises(LabelStudioUnavailable):
-        import_reviews(dropping, PROJECT, gcg_dataset, previous, repropagate)
+
+    class StopsTheServer(LabelStudioClient):
+        def all_tasks(self, project_id):
+            label_studio.stop()
+            return super().all_tasks(project_id)
+
+    stopping = StopsTheServer(client.url, client.token, attempts=3, backoff=0.05)
+    try:
+        with pytest.raises(LabelStudioUnavailable, match=r"/api/projects/\d+/export: ConnectError.*after 3 attempts"):
+            import_reviews(stopping, PROJECT, gcg_dataset, previous, repropagate)
+    finally:
+        label_studio.start()  # the other tests go on with the same server and data
     assert {p.name: p.read_bytes() for p in previous.iterdir()} == before and not (tmp_path / "out.partial").exists()
 
 
