@@ -115,6 +115,9 @@ def test_bad_inputs_become_dead_letters_and_the_rest_is_written(damaged_source, 
     assert "ghost.mp4: file does not exist" in failures["ghost"].message
     assert failures["broken_rle"].stage == "read_source" and "mask_dict.json: ['bad'][0]: not a COCO RLE" in failures["broken_rle"].message
     assert summary["failures_by_reason"]["sample_frames: VideoReadError"] == 3
+    counters = summary["counters"]  # what a cluster runner's UI shows while the job runs
+    assert counters["videos"] == 6 and counters["failed_sample_frames_VideoReadError"] == 3 and counters["failed_sample_frames"] == 3
+    assert counters["failed_read_source"] == 1 and counters["samples_written"] == 1
 
 
 def test_a_rerun_skips_finished_shards_and_changes_nothing(sources, config, tmp_path):

@@ -73,6 +73,7 @@ class LoadAndProcess(beam.DoFn):
         except Exception as error:  # noqa: BLE001 - a failing video is data (dead letter), never the end of the run
             logger.warning("%s %s failed at %s: %s", self.source.name, video_id, self.processor.stage, error, exc_info=True)
             Metrics.counter(NAMESPACE, f"failed_{self.processor.stage}").inc()
+            Metrics.counter(NAMESPACE, f"failed_{self.processor.stage}_{type(error).__name__}").inc()  # by reason, in the runner's UI
             failure = {"source": self.source.name, "video_id": video_id, "stage": self.processor.stage, "error": type(error).__name__}
             items = [("failure", {**failure, "message": str(error)})]
         for item in items:

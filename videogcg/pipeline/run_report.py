@@ -69,6 +69,7 @@ def summarize_run(output: Path, videos: int, processed: int, metrics: dict, seco
         "failures_by_reason": failures_by_reason(records),
         "shards": [p.name for p in list_shards(output)],
         "stage_seconds": metrics.get("stage_seconds", {}),
+        "counters": metrics.get("counters", {}),  # the Beam counters a cluster runner's UI shows while the job runs
         "wall_seconds": round(seconds, 3),
         "models": models,
     }
