@@ -248,3 +248,24 @@ def test_raw_videos_run_every_model_stage(sources, config, tmp_path):
             track = sample.track(object_id)
             assert track.provenance.name == "tiny:sam2_video" and track.label == phrase.text
     assert any(s.objects for s in samples), "with zero thresholds some phrase should be grounded and tracked"
+
+
+def test_model_stage_carries_the_configured_resource_hints(sources, config, tmp_path):
+    """What Dataflow reads to put the model stage on GPU workers; writing stays on plain workers."""
+    import apache_beam as beam
+
+    from videogcg.pipeline.beam_pipeline import build_pipeline
+
+    hinted = config.model_copy(
+        update={"resources": config.resources.model_copy(update={"accelerator": "type:nvidia-l4;count:1", "min_ram": "16GB"})}
+    )
+    pipeline = beam.Pipeline()
+    build_pipeline(pipeline, SourceSpec("mevis", str(sources["masks_expressions"])), tmp_path, hinted, ["synth0000"], 1)
+    proto = pipeline.to_runner_api()
+    hints = {}
+    for transform in proto.components.transforms.values():
+        if transform.unique_name in ("LoadAndProcess", "WriteShard") and transform.environment_id:
+            hints[transform.unique_name] = dict(proto.components.environments[transform.environment_id].resource_hints)
+    assert hints["LoadAndProcess"]["beam:resources:accelerator:v1"] == b"type:nvidia-l4;count:1"
+    assert hints["LoadAndProcess"]["beam:resources:min_ram_bytes:v1"] == str(16 * 10**9).encode()
+    assert not {k for k in hints["WriteShard"] if "accelerator" in k}

@@ -136,6 +136,18 @@ def pending_videos(video_ids: list[str], output: Path, num_shards: int) -> list[
     return [v for v in video_ids if shard_name(ShardWriterConfig.prefix, shard_of(v, num_shards)) not in done]
 
 
+def build_pipeline(
+    pipeline: beam.Pipeline, source: SourceSpec, output: Path, config: PipelineConfig, todo: list[str], num_shards: int
+) -> None:
+    """The transforms of one run. The model stage carries the config's resource hints (accelerator, memory)."""
+    process = beam.ParDo(LoadAndProcess(source, config, num_shards)).with_resource_hints(**config.resources.hints())
+    items = pipeline | "VideoIds" >> beam.Create(todo) | "LoadAndProcess" >> process
+    budget = {}
+    if config.verify.review_budget is not None:
+        budget["allowed_reviews"] = beam.pvalue.AsSingleton(items | "ReviewBudget" >> _review_budget(config.verify.review_budget))
+    items | "ByShard" >> beam.GroupByKey() | "WriteShard" >> beam.ParDo(WriteShard(str(output), config), **budget)
+
+
 def run_pipeline(source: SourceSpec, output: str | Path, config: PipelineConfig, beam_args: list[str] | None = None) -> dict:
     """Run (or resume) the pipeline; returns the run summary (also written to run_stats.json)."""
     output = Path(output)
@@ -149,11 +161,7 @@ def run_pipeline(source: SourceSpec, output: str | Path, config: PipelineConfig,
     metrics = {}
     if todo:
         pipeline = beam.Pipeline(options=options)
-        items = pipeline | "VideoIds" >> beam.Create(todo) | "LoadAndProcess" >> beam.ParDo(LoadAndProcess(source, config, num_shards))
-        budget = {}
-        if config.verify.review_budget is not None:
-            budget["allowed_reviews"] = beam.pvalue.AsSingleton(items | "ReviewBudget" >> _review_budget(config.verify.review_budget))
-        items | "ByShard" >> beam.GroupByKey() | "WriteShard" >> beam.ParDo(WriteShard(str(output), config), **budget)
+        build_pipeline(pipeline, source, output, config, todo, num_shards)
         result = pipeline.run()
         result.wait_until_finish()
         metrics = _metrics(result)

@@ -82,12 +82,24 @@ class OutputConfig(_Section):
     crf: int = Field(default=18, ge=0, le=51)
 
 
+class ResourcesConfig(_Section):
+    """Beam resource hints for the model stage (captioning, grounding, mask propagation), so that a runner such
+    as Dataflow places it on accelerator workers; runners without hint support, the local one included, ignore them."""
+
+    accelerator: str | None = Field(default=None, description='e.g. "type:nvidia-l4;count:1;install-nvidia-driver"')
+    min_ram: str | None = Field(default=None, description='per worker, e.g. "16GB"')
+
+    def hints(self) -> dict[str, str]:
+        return {name: value for name, value in self.model_dump().items() if value is not None}
+
+
 class PipelineConfig(_Section):
     sampling: SamplingConfig = SamplingConfig()
     models: ModelsConfig = ModelsConfig()
     verify: VerifyConfig = VerifyConfig()
     compose: ComposeConfig = ComposeConfig()
     output: OutputConfig = OutputConfig()
+    resources: ResourcesConfig = ResourcesConfig()
 
     @classmethod
     def load(cls, path: str | Path | None = None, overrides: list[str] | None = None) -> PipelineConfig:
