@@ -147,3 +147,21 @@ def test_writing_is_deterministic(tmp_path, scene_video):
     a = write(tmp_path / "a", scene_video, samples)[0].read_bytes()
     b = write(tmp_path / "b", scene_video, samples)[0].read_bytes()
     assert a == b
+
+
+def test_readers_read_only_the_members_they_need(tmp_path, scene_video, monkeypatch):
+    samples = samples_for(scene_video, 3)
+    [shard] = write(tmp_path, scene_video, samples)
+    read = []
+    original = tarfile.TarFile.extractfile
+
+    def counting(self, member):
+        read.append(member.name)
+        return original(self, member)
+
+    monkeypatch.setattr(tarfile.TarFile, "extractfile", counting)
+    assert [s.key for s in iter_shard(shard, decode=False)] == [s.key for s in samples]
+    assert read == [f"{s.key}.json" for s in samples]  # no clip is read without decoding
+    read.clear()
+    [item] = iter_shard(shard, keys={samples[0].key})
+    assert item.sample == samples[0] and sorted(read) == [f"{samples[0].key}.json", f"{samples[0].key}.mp4"]

@@ -23,7 +23,7 @@ import torch
 from torch.utils.data import IterableDataset, get_worker_info
 
 from videogcg.schemas.markup import render_gcg
-from videogcg.shards import ShardFormatError, list_shards, read_manifest
+from videogcg.shards import ShardFormatError, read_manifest
 from videogcg.shards.reader import decode_sample, iter_shard_encoded
 from videogcg.video_io import VideoReadError
 
@@ -50,10 +50,10 @@ def select(directories: list[str | Path], keep: ManifestFilter) -> dict[Path, fr
     """{shard path: keys to read}, from the manifests alone; shards with nothing to read are left out."""
     chosen: dict[Path, set[str]] = {}
     for directory in directories:
-        for row in read_manifest(directory).to_pylist():
+        for row in read_manifest(directory).to_pylist():  # manifests of complete shards only
             if keep.keeps(row):
                 chosen.setdefault(Path(directory) / row["shard"], set()).add(row["key"])
-    return {path: frozenset(keys) for path, keys in sorted(chosen.items()) if path in set(list_shards(path.parent))}
+    return {path: frozenset(keys) for path, keys in sorted(chosen.items())}
 
 
 @dataclass(frozen=True)

@@ -2,14 +2,13 @@
 
 The choice is made from the manifest alone, deterministic for a seed and spread over the shards (round robin
 over the shards, each shard's keys shuffled), so a report of a large dataset opens a bounded number of samples
-and a rerun reads the same ones. Within a tar only the chosen members are read; the others are skipped by
-their headers.
+and a rerun reads the same ones. Within a tar only the chosen members are read (`iter_shard_encoded`); the
+others are skipped by their headers.
 """
 
 from __future__ import annotations
 
 import random
-import tarfile
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,8 +17,7 @@ import pyarrow as pa
 
 from videogcg.schemas import Sample
 from videogcg.shards import ShardFormatError, ShardSample
-from videogcg.shards.reader import decode_masks
-from videogcg.video_io import read_frames
+from videogcg.shards.reader import decode_sample, iter_shard_encoded
 
 
 @dataclass(frozen=True)
@@ -61,39 +59,17 @@ def choose(manifest: pa.Table, count: int, seed: int = 0) -> Selection:
 
 
 def read_selected(directory: str | Path, selection: Selection, with_pixels: set[str] = frozenset()) -> dict[str, Sample | ShardSample]:
-    """The chosen samples by key: `ShardSample` (frames and masks decoded) for keys in `with_pixels`, else `Sample`."""
+    """The chosen samples by key: `ShardSample` (frames and masks decoded) for keys in `with_pixels`, else `Sample`.
+    Only their members are read from the tars (only the .json of samples shown without pixels)."""
     wanted: dict[str, set[str]] = defaultdict(set)
     for key in selection.keys:
         wanted[selection.shard_of[key]].add(key)
     out: dict[str, Sample | ShardSample] = {}
     for shard, keys in sorted(wanted.items()):
         path = Path(directory) / shard
-        members = _read_members(path, keys, with_pixels)
-        for key in sorted(keys):
-            group = members.get(key, {})
-            if "json" not in group:
-                raise ShardFormatError(f"{path}: manifest lists {key!r} but the tar has no {key}.json")
-            sample = Sample.from_json(group["json"])
-            if key not in with_pixels:
-                out[key] = sample
-                continue
-            if "mp4" not in group:
-                raise ShardFormatError(f"{path}: sample {key!r} has no .mp4 member")
-            frames = read_frames(group["mp4"], name=f"{path}:{key}.mp4")[:, : sample.video.height, : sample.video.width]
-            out[key] = ShardSample(sample, frames, *decode_masks(sample))
+        for sample, clip in iter_shard_encoded(path, keys, clip_keys=keys & with_pixels):
+            out[sample.key] = sample if clip is None else decode_sample(sample, clip, f"{path}:{sample.key}.mp4")
+        missing = sorted(keys - out.keys())
+        if missing:
+            raise ShardFormatError(f"{path}: manifest lists {missing[0]!r} but the tar does not hold it")
     return out
-
-
-def _read_members(path: Path, keys: set[str], with_pixels: set[str]) -> dict[str, dict[str, bytes]]:
-    """The .json (and, for `with_pixels`, the .mp4) members of `keys`; stops once all are found."""
-    needed = {(key, "json") for key in keys} | {(key, "mp4") for key in keys & with_pixels}
-    found: dict[str, dict[str, bytes]] = defaultdict(dict)
-    with tarfile.open(path, "r") as tar:
-        for member in tar:
-            stem, _, extension = Path(member.name).name.partition(".")
-            if member.isfile() and (stem, extension) in needed:
-                found[stem][extension] = tar.extractfile(member).read()
-                needed.discard((stem, extension))
-                if not needed:
-                    break
-    return found

@@ -43,7 +43,7 @@ def _edited_masks(sample: Sample, review: Review) -> dict[int, dict[int, np.ndar
     """{object id: {position: drawn mask}} where the drawing differs from the pipeline's mask."""
     if not review.masks:  # no brush region at all: the masks were not reviewed (nothing was loaded to edit)
         return {}
-    positions = sorted({position for position, _ in review.masks} | set(_keyframes(review)))
+    positions = sorted({position for position, _ in review.masks})
     unknown = sorted({o for _, o in review.masks} - {t.object_id for t in sample.objects})
     if unknown:
         raise ReviewError(f"task {review.task_id} ({sample.key}): masks labelled with objects {unknown} the sample does not have")
@@ -56,10 +56,6 @@ def _edited_masks(sample: Sample, review: Review) -> dict[int, dict[int, np.ndar
             if not np.array_equal(ours, theirs):
                 edited.setdefault(track.object_id, {})[position] = theirs
     return edited
-
-
-def _keyframes(review: Review) -> list[int]:
-    return sorted({position for position, _ in review.masks})
 
 
 def _mask_iou(a: np.ndarray, b: np.ndarray) -> float:

@@ -20,7 +20,7 @@ from pathlib import Path
 from videogcg.review_ui.apply import Repropagate, apply_review
 from videogcg.review_ui.client import LabelStudioClient, LabelStudioError
 from videogcg.review_ui.tasks import Review, ReviewError, parse_review
-from videogcg.shards import ShardWriter, ShardWriterConfig
+from videogcg.shards import ShardWriter, ShardWriterConfig, iter_dataset
 from videogcg.shards.reader import decode_clip, iter_encoded
 
 logger = logging.getLogger(__name__)
@@ -53,7 +53,7 @@ def fetch_reviews(client: LabelStudioClient, name: str, sizes: dict[str, tuple[i
 
 def import_reviews(client: LabelStudioClient, name: str, directory: str | Path, output: str | Path, repropagate: Repropagate) -> dict:
     directory, output = Path(directory), Path(output)
-    sizes = {sample.key: (sample.video.height, sample.video.width) for sample, _ in iter_encoded(directory)}
+    sizes = {sample.key: (sample.video.height, sample.video.width) for sample in iter_dataset(directory, decode=False)}
     reviews, num_tasks, problems = fetch_reviews(client, name, sizes)
     staging = output.with_name(output.name + ".partial")
     shutil.rmtree(staging, ignore_errors=True)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import tarfile
-from collections.abc import Container, Iterator
+from collections.abc import Collection, Container, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -60,28 +60,43 @@ def decode_masks(sample: Sample) -> tuple[np.ndarray, np.ndarray]:
     return masks, present
 
 
-def _members(path: Path) -> Iterator[tuple[str, dict[str, bytes]]]:
-    """Group consecutive tar members by key (WebDataset convention: key = name up to the first dot)."""
+def _members(
+    path: Path, keys: Collection[str] | None = None, clip_keys: Container[str] | None = None
+) -> Iterator[tuple[str, dict[str, bytes]]]:
+    """Group consecutive tar members by key (WebDataset convention: key = name up to the first dot).
+
+    Only the members of `keys` (default: all) are read, and an .mp4 only for `clip_keys` (default: all);
+    the others are passed over by their headers. With `keys`, reading stops once all of them have been seen.
+    """
+    remaining = None if keys is None else set(keys)
     key, group = None, {}
     with tarfile.open(path, "r") as tar:
         for member in tar:
             if not member.isfile():
                 continue
-            name = Path(member.name).name
-            stem, _, extension = name.partition(".")
-            if stem != key and group:
-                yield key, group
-                group = {}
+            stem, _, extension = Path(member.name).name.partition(".")
+            if stem != key and key is not None:
+                if group:
+                    yield key, group
+                    group = {}
+                if remaining is not None:
+                    remaining.discard(key)
+                    if not remaining:
+                        return
             key = stem
+            if remaining is not None and stem not in remaining:
+                continue
+            if extension == "mp4" and clip_keys is not None and stem not in clip_keys:
+                continue
             group[extension] = tar.extractfile(member).read()
     if group:
         yield key, group
 
 
-def iter_shard(path: str | Path, decode: bool = True, keys: Container[str] | None = None) -> Iterator[ShardSample | Sample]:
+def iter_shard(path: str | Path, decode: bool = True, keys: Collection[str] | None = None) -> Iterator[ShardSample | Sample]:
     """Samples of one shard in order. With `decode=False` yield only the `Sample`s (no pixels); with `keys`,
     only those samples (the others are neither parsed nor decoded)."""
-    for sample, clip in iter_shard_encoded(path, keys):
+    for sample, clip in iter_shard_encoded(path, keys, clip_keys=None if decode else ()):
         yield decode_sample(sample, clip, f"{path}:{sample.key}.mp4") if decode else sample
 
 
@@ -93,15 +108,18 @@ def decode_sample(sample: Sample, clip_mp4: bytes, name: str) -> ShardSample:
     return ShardSample(sample, frames, *decode_masks(sample))
 
 
-def iter_shard_encoded(path: str | Path, keys: Container[str] | None = None) -> Iterator[tuple[Sample, bytes]]:
-    """A shard's samples with their clips as stored (mp4 bytes): decode each yourself, or copy it unchanged."""
+def iter_shard_encoded(
+    path: str | Path, keys: Collection[str] | None = None, clip_keys: Container[str] | None = None
+) -> Iterator[tuple[Sample, bytes | None]]:
+    """A shard's samples (only `keys`, if given) with their clips as stored (mp4 bytes; None for samples not in
+    `clip_keys`, whose clips are not read): decode each yourself, or copy it unchanged."""
     path = Path(path)
-    for key, group in _members(path):
-        if keys is not None and key not in keys:
-            continue
-        if "json" not in group or "mp4" not in group:
-            raise ShardFormatError(f"{path}: sample {key!r} needs a .json and an .mp4 member")
-        yield Sample.from_json(group["json"]), group["mp4"]
+    for key, group in _members(path, keys, clip_keys):
+        wants_clip = clip_keys is None or key in clip_keys
+        for extension in ("json", "mp4") if wants_clip else ("json",):
+            if extension not in group:
+                raise ShardFormatError(f"{path}: sample {key!r} has no .{extension} member")
+        yield Sample.from_json(group["json"]), group.get("mp4")
 
 
 def iter_encoded(directory: str | Path) -> Iterator[tuple[Sample, bytes]]:
@@ -115,7 +133,7 @@ def decode_clip(sample: Sample, clip_mp4: bytes, name: str = "clip") -> np.ndarr
     return read_frames(clip_mp4, name=name)[:, : sample.video.height, : sample.video.width]
 
 
-def iter_dataset(directory: str | Path, decode: bool = True, keys: Container[str] | None = None) -> Iterator[ShardSample | Sample]:
+def iter_dataset(directory: str | Path, decode: bool = True, keys: Collection[str] | None = None) -> Iterator[ShardSample | Sample]:
     for path in list_shards(directory):
         yield from iter_shard(path, decode=decode, keys=keys)
 
