@@ -298,6 +298,84 @@ def review_import(
     )
 
 
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def train(
+    ctx: typer.Context,
+    config: Optional[Path] = typer.Option(
+        None, "--config", "-c", help="YAML training config (configs/train/tiny.yaml; defaults are embedded)."
+    ),
+    shards: Optional[list[Path]] = typer.Option(None, "--shards", help="Dataset folder (shards + manifests); repeat for several."),
+    output: Optional[Path] = typer.Option(
+        None, "--output", "-o", help="Folder for checkpoints, the log and the trained weights; resumes from it."
+    ),
+    meta: bool = typer.Option(
+        False, "--meta", help="Build the model on the meta device from the config's architectures and print its parameter counts."
+    ),
+) -> None:
+    """Train the grounding model on GCG shards, in one process or under torchrun (DDP).
+
+    Extra arguments are `key=value` config overrides (e.g. optim.steps=200 model.lora.rank=16). An output folder
+    with checkpoints resumes from the latest one.
+    """
+    from videogcg.configuration import ConfigError
+    from videogcg.model.config import TrainConfig
+
+    overrides = list(ctx.args) + ([f"data.shards={json.dumps([str(s) for s in shards])}"] if shards else [])
+    try:
+        settings = TrainConfig.load(config, overrides)
+    except ConfigError as error:
+        raise typer.BadParameter(str(error), param_hint="config") from None
+    if meta:
+        _print_parameter_counts(settings)
+        return
+    if output is None:
+        raise typer.BadParameter("an output folder is needed to train", param_hint="--output")
+    _train(settings, output)
+
+
+def _print_parameter_counts(settings) -> None:
+    from videogcg.model.architecture import build_on_meta, parameter_counts
+    from videogcg.model.parts import PartError
+
+    try:
+        counts = parameter_counts(build_on_meta(settings.model))
+    except PartError as error:
+        raise typer.BadParameter(str(error), param_hint="config") from None
+    for name, count in counts.items():
+        typer.echo(f"{name:<15}{count['total']:>16,} parameters {count['trainable']:>16,} trained")
+
+
+def _train(settings, output: Path) -> None:
+    from videogcg.model.parts import PartError
+    from videogcg.model.trainer import Trainer, TrainingSetupError
+
+    bar = None
+
+    def progress(log) -> None:
+        nonlocal bar
+        if bar is None:
+            bar = tqdm(total=settings.optim.steps, initial=log.step - 1, desc="training", unit="step")
+        bar.update(1)
+        bar.set_postfix(loss=f"{log.loss:.4f}", samples_s=f"{log.samples_per_second:.2f}")
+
+    try:
+        trainer = Trainer(settings, output, on_step=progress)
+        logs = trainer.run()
+    except (PartError, TrainingSetupError) as error:
+        raise typer.BadParameter(str(error), param_hint="config") from None
+    if bar is not None:
+        bar.close()
+    if trainer.dist.main and logs:
+        last = logs[-1]
+        seconds = sum(log.step_seconds for log in logs)
+        waited = sum(log.loader_seconds for log in logs)
+        typer.echo(
+            f"step {last.step}: loss {last.loss:.4f} (ce {last.ce:.4f}, bce {last.bce:.4f}, dice {last.dice:.4f}); "
+            f"{sum(log.samples for log in logs) / seconds:.2f} samples/s, {100 * waited / seconds:.1f}% waiting for data; "
+            f"skipped {last.skipped or 'none'}; weights in {output / 'trainable.pt'}"
+        )
+
+
 @app.command("eval")
 def evaluate_command(
     predictions: Path = typer.Option(..., help="Dataset folder with the predicted samples (a model's, or the pipeline's)."),

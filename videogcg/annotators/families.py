@@ -70,3 +70,34 @@ register_family(
         build_tiny=_tiny("text_encoder"),
     )
 )
+
+
+def _vision_tower(path: str, **kwargs):
+    """The vision tower of a CLIP or SigLIP checkpoint, whether it holds the tower alone or the whole model."""
+    import transformers
+
+    model_type = transformers.AutoConfig.from_pretrained(path, revision=kwargs.get("revision")).model_type
+    tower = transformers.SiglipVisionModel if model_type.startswith("siglip") else transformers.CLIPVisionModel
+    return tower.from_pretrained(path, **kwargs)
+
+
+register_family(
+    Family(
+        name="image_encoder",
+        model_types=("clip_vision_model", "clip", "siglip_vision_model", "siglip"),
+        load_model=_vision_tower,
+        load_processor=None,  # frames are normalised with the checkpoint's mean/std (videogcg.model.inputs)
+        build_tiny=_tiny("image_encoder"),
+        unused_weight_prefixes=("text_model.", "text_projection", "visual_projection", "logit_scale", "logit_bias"),
+    )
+)
+register_family(
+    Family(
+        name="video_encoder",
+        model_types=("timesformer", "videomae", "vivit"),
+        load_model=_auto("AutoModel"),
+        load_processor=None,
+        build_tiny=_tiny("video_encoder"),
+        unused_weight_prefixes=("classifier.", "fc_norm."),
+    )
+)

@@ -80,6 +80,8 @@ class Family:
     load_model: Callable[..., Any]  # (path_or_repo, **kwargs) -> (model, loading_info), like from_pretrained
     load_processor: Callable[..., Any] | None  # (path_or_repo, **kwargs) -> processor / tokenizer
     build_tiny: Callable[[Path], None]  # writes a seeded random-weight checkpoint into a directory
+    # Checkpoint weights this family may leave unused (a CLIP checkpoint's text tower, when loading its vision tower).
+    unused_weight_prefixes: tuple[str, ...] = ()
 
 
 _FAMILIES: dict[str, Family] = {}
@@ -155,18 +157,22 @@ def _config_revision(path: Path) -> str:
     return "sha256:" + hashlib.sha256((path / "config.json").read_bytes()).hexdigest()[:16]
 
 
-def load(
-    spec: str | ModelSpec,
-    family_name: str,
-    device: str = "cpu",
-    dtype: str = "float32",
-    cache_dir: str | Path | None = None,
-) -> LoadedModel:
-    """Resolve `spec` and load it as a model of `family_name` on `device` in `dtype`."""
+@dataclass(frozen=True)
+class ResolvedSpec:
+    """A spec whose checkpoint was found and whose config matches the family; no weights read yet."""
+
+    spec: ModelSpec
+    family: Family
+    source: str | Path
+    kwargs: dict[str, Any]
+    config: Any
+
+
+def resolve(spec: str | ModelSpec, family_name: str, cache_dir: str | Path | None = None) -> ResolvedSpec:
+    """Find `spec`'s checkpoint and check its config against `family_name`, reading no weights (a tiny spec
+    builds its checkpoint once). Every error here names the spec."""
     spec = ModelSpec.parse(spec) if isinstance(spec, str) else spec
     fam = family(family_name)
-    if dtype not in DTYPES:
-        raise ModelSpecError(f"model spec {spec}: unknown dtype {dtype!r}; use one of {sorted(DTYPES)}")
     kwargs: dict[str, Any] = {}
     if spec.scheme == "tiny":
         if spec.name != family_name:
@@ -180,11 +186,26 @@ def load(
         source = spec.name
         if spec.revision:
             kwargs["revision"] = spec.revision
-    _check_architecture(spec, fam, source, kwargs)
+    return ResolvedSpec(spec, fam, source, kwargs, _check_architecture(spec, fam, source, kwargs))
+
+
+def load(
+    spec: str | ModelSpec | ResolvedSpec,
+    family_name: str,
+    device: str = "cpu",
+    dtype: str = "float32",
+    cache_dir: str | Path | None = None,
+) -> LoadedModel:
+    """Resolve `spec` and load it as a model of `family_name` on `device` in `dtype`."""
+    if dtype not in DTYPES:
+        raise ModelSpecError(f"model spec {spec}: unknown dtype {dtype!r}; use one of {sorted(DTYPES)}")
+    resolved = spec if isinstance(spec, ResolvedSpec) else resolve(spec, family_name, cache_dir)
+    spec, fam, source, kwargs = resolved.spec, resolved.family, resolved.source, resolved.kwargs
     try:
         model, info = fam.load_model(str(source), dtype=DTYPES[dtype], output_loading_info=True, **kwargs)
     except (OSError, RuntimeError) as error:  # RuntimeError: transformers' verdict on mis-shaped weights
         raise ModelLoadError(f"model spec {spec}: cannot load into the {family_name} architecture ({error})") from error
+    info["unexpected_keys"] = [k for k in info.get("unexpected_keys") or () if not k.startswith(fam.unused_weight_prefixes)]
     problems = {k: sorted(map(str, v)) for k in ("missing_keys", "unexpected_keys", "mismatched_keys") if (v := info.get(k))}
     if problems:
         raise ModelLoadError(f"model spec {spec}: checkpoint does not match the {family_name} architecture: {problems}")
@@ -199,7 +220,7 @@ def load(
     return LoadedModel(spec, family_name, model, processor, revision, torch.device(device), DTYPES[dtype])
 
 
-def _check_architecture(spec: ModelSpec, fam: Family, source: str | Path, kwargs: dict) -> None:
+def _check_architecture(spec: ModelSpec, fam: Family, source: str | Path, kwargs: dict) -> Any:
     from transformers import AutoConfig
 
     try:
@@ -210,3 +231,4 @@ def _check_architecture(spec: ModelSpec, fam: Family, source: str | Path, kwargs
         raise ModelLoadError(
             f"model spec {spec} is a {config.model_type!r} checkpoint; family {fam.name} needs one of {list(fam.model_types)}"
         )
+    return config

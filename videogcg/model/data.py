@@ -96,6 +96,7 @@ class ShardExamples(IterableDataset):
     seed: int = 0
     epoch: int = 0
     skipped: Counter = field(default_factory=Counter)
+    worker: tuple[int, int] | None = None  # (loader worker, workers) when the caller assigns them
 
     def __post_init__(self) -> None:
         super().__init__()
@@ -111,6 +112,8 @@ class ShardExamples(IterableDataset):
     def _slot(self) -> tuple[int, int]:
         info = get_worker_info()
         workers, worker = (info.num_workers, info.id) if info is not None else (1, 0)
+        if self.worker is not None:
+            worker, workers = self.worker
         return self.rank * workers + worker, self.world_size * workers
 
     def _items(self) -> Iterator:
@@ -131,11 +134,11 @@ class ShardExamples(IterableDataset):
                     try:
                         yield decode_sample(sample, clip, f"{path}:{sample.key}.mp4")
                     except (ShardFormatError, VideoReadError) as error:
-                        self._skip("unreadable clip", f"{sample.key}: {error}")
+                        self.skip("unreadable clip", f"{sample.key}: {error}")
             except (ShardFormatError, OSError, tarfile.TarError) as error:
-                self._skip("unreadable shard", f"{path}: {error}")
+                self.skip("unreadable shard", f"{path}: {error}")
 
-    def _skip(self, reason: str, detail: str) -> None:
+    def skip(self, reason: str, detail: str) -> None:
         self.skipped[reason] += 1
         logger.warning("skipped %s: %s", detail, reason)
 
@@ -146,7 +149,7 @@ class ShardExamples(IterableDataset):
             try:
                 example = to_example(item)
             except SkipSample as reason:
-                self._skip(str(reason), item.sample.key)
+                self.skip(str(reason), item.sample.key)
                 continue
             if len(buffer) < self.shuffle_buffer:
                 buffer.append(example)

@@ -7,10 +7,12 @@ A config error names the key: ``models.grounder.box_threshold: Input should be a
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
+
+from videogcg.configuration import ConfigError as ConfigError  # re-exported: callers catch it from here
+from videogcg.configuration import load_config
 
 # Phrased after VideoGLaMM's six GCG prompts: ask for a description with masks interleaved.
 DEFAULT_QUESTIONS = (
@@ -104,29 +106,4 @@ class PipelineConfig(_Section):
     @classmethod
     def load(cls, path: str | Path | None = None, overrides: list[str] | None = None) -> PipelineConfig:
         """Defaults, then the YAML file, then ``a.b=value`` overrides (values parsed as YAML)."""
-        data: dict[str, Any] = {}
-        if path is not None:
-            loaded = yaml.safe_load(Path(path).read_text()) or {}
-            if not isinstance(loaded, dict):
-                raise ConfigError(f"{path}: a pipeline config must be a mapping")
-            data = loaded
-        for override in overrides or []:
-            key, sep, value = override.partition("=")
-            if not sep or not key:
-                raise ConfigError(f"override {override!r}: expected key=value")
-            node = data
-            *parents, leaf = key.strip().split(".")
-            for part in parents:
-                node = node.setdefault(part, {})
-                if not isinstance(node, dict):
-                    raise ConfigError(f"{key}: {part} is not a section")
-            node[leaf] = yaml.safe_load(value)
-        try:
-            return cls.model_validate(data)
-        except ValidationError as error:
-            first = error.errors()[0]
-            raise ConfigError(f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}") from None
-
-
-class ConfigError(ValueError):
-    """A config that does not validate; the message starts with the dotted key."""
+        return load_config(cls, path, overrides)
