@@ -7,7 +7,7 @@ PIP := $(BIN)/python -m pip
 CONSTRAINTS := -c constraints.txt --build-constraint constraints.txt
 DEMO := out/demo
 
-.PHONY: install chromium labelstudio-venv labelstudio demo test clean
+.PHONY: install chromium labelstudio-venv labelstudio demo cluster-demo test clean
 
 install: $(STAMP)
 
@@ -32,6 +32,17 @@ demo: install
 	done
 	# how close the fully automatic flow on raw videos comes to the ground truth of the same videos
 	$(BIN)/videogcg eval --predictions $(DEMO)/raw --references $(DEMO)/masks_expressions --by clip --text-encoder tiny:text_encoder
+	# a short training run of the tiny grounding model on the MeViS-form shards (from scratch each time)
+	rm -rf $(DEMO)/train
+	$(BIN)/videogcg train --config configs/train/tiny.yaml --shards $(DEMO)/masks_expressions --output $(DEMO)/train optim.steps=20
+
+# The MeViS-form demo through Beam's portable runner path: a job service and a pool of SDK worker processes
+# on 127.0.0.1 (how Flink, Spark and Dataflow run it), started for the run and stopped after it.
+cluster-demo: install
+	$(BIN)/videogcg samples --output $(DEMO)/inputs
+	$(BIN)/python -m videogcg.pipeline.local_services -- $(BIN)/videogcg run --config configs/tiny.yaml --format mevis \
+	  --input $(DEMO)/inputs/masks_expressions --output $(DEMO)/cluster
+	$(BIN)/videogcg inspect $(DEMO)/cluster
 
 # Label Studio in its own venv: in the main one it would downgrade pyarrow. The tests start it themselves.
 LS_VENV := .ls-venv

@@ -376,6 +376,25 @@ def _train(settings, output: Path) -> None:
         )
 
 
+@app.command()
+def predict(
+    model: Path = typer.Option(..., "--model", "-m", help="A `videogcg train` output folder."),
+    input_path: Path = typer.Option(..., "--input", "-i", help="Dataset folder whose questions to answer."),
+    output: Path = typer.Option(..., "--output", "-o", help="Folder for the answers, as a dataset (score it with `videogcg eval`)."),
+    max_new_tokens: int = typer.Option(256, min=1),
+    device: str = typer.Option("cpu", help="cpu, cuda, cuda:1, ..."),
+) -> None:
+    """Answer each sample's question with the trained model: a grounded answer and a mask per phrase on every frame."""
+    from videogcg.model.inference import write_predictions
+
+    try:
+        with _spinner(f"answering {input_path}"):
+            written = write_predictions(model, _dataset_dir(input_path), output, max_new_tokens, device)
+    except FileNotFoundError as error:
+        raise typer.BadParameter(str(error), param_hint="--model") from None
+    typer.echo(f"{written} answers in {output}; score them with: videogcg eval --predictions {output} --references {input_path}")
+
+
 @app.command("eval")
 def evaluate_command(
     predictions: Path = typer.Option(..., help="Dataset folder with the predicted samples (a model's, or the pipeline's)."),

@@ -2,7 +2,6 @@
 
 import json
 import os
-import socket
 import subprocess
 import sys
 
@@ -12,8 +11,10 @@ from typer.testing import CliRunner
 
 from videogcg.cli import app
 from videogcg.model.trainer import Trainer
+from videogcg.pipeline.local_services import free_port
 
-LEARNING = ("optim.steps=2400", "optim.batch_size=4", "optim.lr=0.003", "optim.checkpoint_every=100000", "data.num_workers=1")
+LEARNING = ("optim.steps=1800", "optim.batch_size=4", "optim.checkpoint_every=100000")  # lr 1e-3 as in tiny.yaml: at 3e-3 the
+# mask decoder settled on marking every shape (held-out mIoU 0.52) instead of reading the [SEG] prompt (0.75)
 
 
 def log_of(output) -> list[dict]:
@@ -78,12 +79,6 @@ def test_resuming_with_another_layout_is_refused(train_config, gcg_dataset, tmp_
         Trainer(train_config([gcg_dataset], "optim.steps=2", "optim.batch_size=3"), tmp_path).run()
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def test_two_ddp_processes_match_one_process_for_the_same_global_batch(gcg_dataset, model_cache, tmp_path):
     """12 samples in 2 shards: one process takes 4 micro-batches of 3, each of two ranks takes 2 of 3 from its
     shard, so every step sees the same 12 samples either way. LoRA dropout off: ranks draw different masks."""
@@ -112,6 +107,7 @@ def test_two_ddp_processes_match_one_process_for_the_same_global_batch(gcg_datas
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1500)  # about 6 minutes alone on the 2-core CI machine
 def test_the_tiny_model_learns_to_segment_held_out_clips(train_config, model_cache, tmp_path_factory):
     """Shapes named by colour and kind, on 32 training videos; scored on 8 other videos with the true answer
     given (teacher forcing), against the same model untrained."""

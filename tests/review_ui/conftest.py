@@ -1,21 +1,15 @@
 import json
-import socket
 import subprocess
 from pathlib import Path
 
 import pytest
 
+from videogcg.pipeline.local_services import free_port
 from videogcg.review_ui.client import LabelStudioClient
 from videogcg.review_ui.server import LabelStudioServer, load_credentials
 
 LS_VENV = Path(__file__).resolve().parents[2] / ".ls-venv"
 REVIEWER = Path(__file__).with_name("reviewer.py")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="session")

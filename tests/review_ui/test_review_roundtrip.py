@@ -221,7 +221,7 @@ def test_a_mask_of_the_wrong_size_is_rejected_with_a_reason(exported, label_stud
 
 
 def test_server_down_retries_then_fails_clearly_and_writes_nothing(gcg_dataset, repropagate, tmp_path):
-    from tests.review_ui.conftest import free_port
+    from videogcg.pipeline.local_services import free_port
 
     client = LabelStudioClient(f"http://127.0.0.1:{free_port()}", "x" * 40, attempts=3, backoff=0.01)
     with pytest.raises(LabelStudioUnavailable, match=r"GET http://127\.0\.0\.1:\d+/api/projects: ConnectError.*after 3 attempts"):

@@ -197,9 +197,12 @@ class GroundingModel(nn.Module):
             outputs.append(masks.transpose(0, 1))
         return outputs
 
+    def prompt_embeddings(self, batch: Batch) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, list[torch.Tensor]]:
+        """The LLM's input: (embeddings, labels, attention mask, [SEG] positions per row), visual tokens spliced in."""
+        return self._sequences(batch, self.visual_tokens(batch.image_pixels, batch.video_pixels))
+
     def forward(self, batch: Batch) -> ModelOutput:
-        visual = self.visual_tokens(batch.image_pixels, batch.video_pixels)
-        embeddings, labels, attention, segs = self._sequences(batch, visual)
+        embeddings, labels, attention, segs = self.prompt_embeddings(batch)
         output = self.llm(inputs_embeds=embeddings, attention_mask=attention, output_hidden_states=True)
         ce = token_cross_entropy(output.logits, labels)
         counts = [len(m) for m in batch.masks]

@@ -130,26 +130,28 @@ class ExampleEncoder:
         if ids.count(self.seg_id) != len(example.masks):
             raise SkipSample("[SEG] count differs from the masks")
         frames = example.frames
-        visual = self.visual_tokens_per_clip()
-        if len(ids) - 1 + visual > self.config.max_length:
+        if len(ids) - 1 + self.visual_tokens_per_clip() > self.config.max_length:
             raise SkipSample("longer than max_length")
-        encoder_frames = frames[sample_indices(len(frames), self.config.num_frames)]
-        sam_index = sample_indices(len(frames), self.config.sam_frames)
+        image, video, sam, sam_index = self._pixels(frames, self.config.sam_frames)
         masks = torch.from_numpy(np.ascontiguousarray(example.masks[: self.config.max_masks][:, sam_index])).float()
         if len(masks):
             masks = F.interpolate(masks, size=(self.sam_input.size,) * 2, mode="nearest-exact")
         else:
             masks = masks.reshape(0, len(sam_index), self.sam_input.size, self.sam_input.size)
-        return Encoded(
-            key=example.key,
-            input_ids=torch.tensor(ids),
-            labels=torch.tensor(labels),
-            image_pixels=normalise(encoder_frames, self.image_input),
-            video_pixels=normalise(encoder_frames, self.video_input),
-            sam_pixels=normalise(frames[sam_index], self.sam_input),
-            masks=masks,
-            frame_size=(frames.shape[1], frames.shape[2]),
-        )
+        return Encoded(example.key, torch.tensor(ids), torch.tensor(labels), image, video, sam, masks, (frames.shape[1], frames.shape[2]))
+
+    def _pixels(self, frames: np.ndarray, sam_frames: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, np.ndarray]:
+        """Frames for the image encoder, the video encoder and SAM2, and which clip frames SAM2 gets."""
+        encoder_frames = frames[sample_indices(len(frames), self.config.num_frames)]
+        sam_index = sample_indices(len(frames), sam_frames)
+        image, video = normalise(encoder_frames, self.image_input), normalise(encoder_frames, self.video_input)
+        return image, video, normalise(frames[sam_index], self.sam_input), sam_index
+
+    def inputs(self, ids: list[int], frames: np.ndarray, sam_frames: int) -> Batch:
+        """A batch of one for inference: `ids` (with VISUAL_ID) unlabelled, no masks."""
+        image, video, sam, _ = self._pixels(frames, sam_frames)
+        encoded = Encoded("", torch.tensor(ids), torch.full((len(ids),), IGNORE), image, video, sam, torch.zeros(0), frames.shape[1:3])
+        return self.collate([encoded])
 
     def visual_tokens_per_clip(self) -> int:
         """Visual tokens in the sequence, for an encoder with one token grid per frame (TimeSformer)."""

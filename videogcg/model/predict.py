@@ -14,15 +14,17 @@ import torch.nn.functional as F
 from videogcg.model.architecture import GroundingModel
 from videogcg.model.data import Example, SkipSample
 from videogcg.model.evaluation.masks import miou
-from videogcg.model.inputs import ExampleEncoder, sample_indices
+from videogcg.model.inputs import Encoded, ExampleEncoder, sample_indices
+from videogcg.schemas.errors import MarkupError
+from videogcg.schemas.markup import MarkedSpan, parse_tagged
 
 
 @torch.no_grad()
-def segment(model: GroundingModel, encoder: ExampleEncoder, examples: list[Example]) -> list[np.ndarray]:
-    """Per example, boolean masks (K, Ts, H, W) for its answer's first K `[SEG]`s, at the clip's frame size."""
+def segment(model: GroundingModel, encoder: ExampleEncoder, encoded: list[Encoded]) -> list[np.ndarray]:
+    """Per encoded example, boolean masks (K, Ts, H, W) for its answer's first K `[SEG]`s, at the clip's frame size."""
     model.eval()
     device = next(p for p in model.parameters()).device
-    batch = encoder.collate([encoder(e) for e in examples]).to(device)
+    batch = encoder.collate(encoded).to(device)
     logits = model(batch).mask_logits
     return [
         F.interpolate(lg, size=size, mode="bilinear", align_corners=False).gt(0).cpu().numpy()
@@ -43,7 +45,8 @@ def evaluate_segmentation(
     scores, skipped, pending = [], 0, []
 
     def flush() -> None:
-        for example, predicted in zip(pending, segment(model, encoder, pending)):
+        predictions = segment(model, encoder, [encoded for _, encoded in pending])
+        for (example, _), predicted in zip(pending, predictions):
             index = sample_indices(len(example.frames), encoder.config.sam_frames)
             truth = example.masks[: encoder.config.max_masks][:, index].astype(bool)
             scores.append(miou(list(predicted), list(truth)))
@@ -51,13 +54,63 @@ def evaluate_segmentation(
 
     for example in examples:
         try:
-            encoder(example)
+            pending.append((example, encoder(example)))
         except SkipSample:
             skipped += 1
             continue
-        pending.append(example)
         if len(pending) == batch_size:
             flush()
     if pending:
         flush()
     return SegmentationScore(float(np.mean(scores)) if scores else 0.0, len(scores), skipped)
+
+
+@dataclass
+class Answer:
+    """A free-running answer: the text in training form, its phrases and one mask per phrase on every frame."""
+
+    markup: str  # as generated, `<p> phrase </p> [SEG]` inline
+    text: str  # plain text
+    phrases: tuple[MarkedSpan, ...]
+    masks: np.ndarray  # (phrases, T, H, W) bool at the clip's frame size
+    scores: np.ndarray  # (phrases, T) mean probability inside each mask (NaN where the mask is empty)
+
+
+@torch.no_grad()
+def answer(model: GroundingModel, encoder: ExampleEncoder, question: str, frames: np.ndarray, max_new_tokens: int = 256) -> Answer:
+    """Answer `question` about the clip `frames` (T, H, W, 3) greedily, then decode a mask on every frame for each
+    `[SEG]` the answer wrote. Markup the parser cannot read gives the plain text with no phrases."""
+    model.eval()
+    device = next(p for p in model.parameters()).device
+    prompt = encoder.prompt_ids(question)
+    inputs = encoder.inputs(prompt, frames, sam_frames=len(frames)).to(device)
+    embeddings, _, attention, _ = model.prompt_embeddings(inputs)
+    generated = model.llm.generate(
+        inputs_embeds=embeddings,
+        attention_mask=attention,
+        max_new_tokens=max_new_tokens,
+        do_sample=False,
+        eos_token_id=encoder.tokenizer.eos_token_id,
+        pad_token_id=encoder.pad_id,
+    )[0].tolist()
+    if encoder.tokenizer.eos_token_id in generated:
+        generated = generated[: generated.index(encoder.tokenizer.eos_token_id)]
+    markup = encoder.tokenizer.decode(generated, skip_special_tokens=True).strip()
+    try:
+        parsed = parse_tagged(markup)
+    except MarkupError:
+        parsed = None
+    height, width = frames.shape[1:3]
+    if parsed is None or not parsed.spans or len(parsed.spans) != generated.count(encoder.seg_id):
+        text = parsed.text if parsed is not None else markup
+        return Answer(markup, text, (), np.zeros((0, len(frames), height, width), bool), np.zeros((0, len(frames))))
+    full = encoder.inputs(prompt + generated, frames, sam_frames=len(frames)).to(device)
+    embeddings, _, attention, segs = model.prompt_embeddings(full)
+    hidden = model.llm(inputs_embeds=embeddings, attention_mask=attention, output_hidden_states=True).hidden_states[-1]
+    logits = model.decode_masks(hidden, segs, full.sam_pixels, [len(parsed.spans)])[0]
+    probabilities = F.interpolate(logits, size=(height, width), mode="bilinear", align_corners=False).sigmoid().cpu().numpy()
+    masks = probabilities > 0.5
+    inside = np.where(masks, probabilities, np.nan)
+    with np.errstate(invalid="ignore"):
+        scores = np.nanmean(inside.reshape(*inside.shape[:2], -1), axis=-1) if masks.any() else np.full(masks.shape[:2], np.nan)
+    return Answer(markup, parsed.text, parsed.spans, masks, scores)

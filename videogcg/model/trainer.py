@@ -80,6 +80,12 @@ class Distributed:
         if self.world_size > 1:
             dist.barrier()
 
+    def close(self) -> None:
+        """Wait for every rank, then leave the process group."""
+        if self.world_size > 1:
+            dist.barrier()
+            dist.destroy_process_group()
+
     def mean(self, values: torch.Tensor) -> torch.Tensor:
         if self.world_size > 1:
             values = values.clone()
@@ -198,7 +204,7 @@ class Trainer:
                 self._save(model, optimizer, scheduler, step)
         if self.dist.main:
             torch.save(model.trainable_state(), self.output / "trainable.pt")
-        self.dist.barrier()
+        self.dist.close()
         return logs
 
     def _log(self, log: StepLog) -> None:
