@@ -126,3 +126,26 @@ def test_predict_refuses_a_run_without_weights(tmp_path):
 
     with pytest.raises(FileNotFoundError, match="no trained weights"):
         load_trained(tmp_path)
+
+
+def test_the_chat_templates_end_of_turn_stops_generation(tiny_model):
+    _, encoder = tiny_model
+    assert encoder.tokenizer.convert_tokens_to_ids("<|im_end|>") in encoder.stop_ids()
+
+
+def test_a_predicted_sample_has_an_object_per_phrase_with_a_mask_per_frame(generating, gcg_dataset):
+    from videogcg.model.inference import predicted_sample
+    from videogcg.schemas import Provenance
+    from videogcg.shards import iter_dataset
+
+    model, encoder, generate_as = generating
+    generate_as("<p> the red square </p> [SEG] moves left of <p> a blue circle </p> [SEG].")
+    item = next(iter(iter_dataset(gcg_dataset)))
+    provenance = Provenance(kind="model", name="videogcg-grounding:test")
+    sample = predicted_sample(item.sample, item.frames, model, encoder, provenance, max_new_tokens=32)
+    turn = sample.conversation[0]
+    assert turn.answer.text == "the red square moves left of a blue circle." and turn.question == item.sample.conversation[0].question
+    assert [(p.text, p.object_ids) for p in turn.phrases] == [("the red square", (0,)), ("a blue circle", (1,))]
+    assert [o.label for o in sample.objects] == ["the red square", "a blue circle"]
+    assert all(len(o.masks) == len(item.sample.clip.frame_indices) for o in sample.objects)
+    assert sample.key == item.sample.key and sample.meta["generated"].startswith("<p> the red square </p> [SEG]")

@@ -94,7 +94,9 @@ register_family(
 register_family(
     Family(
         name="video_encoder",
-        model_types=("timesformer", "videomae", "vivit"),
+        # One token grid per frame, and any number of frames per chunk (time embeddings interpolate); VideoMAE and
+        # ViViT have tubelets and fixed-length position embeddings, which the token layout here does not handle.
+        model_types=("timesformer",),
         load_model=_auto("AutoModel"),
         load_processor=None,
         build_tiny=_tiny("video_encoder"),

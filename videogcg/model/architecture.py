@@ -3,7 +3,7 @@ L->V adapter -> SAM2 mask decoder, one mask per `[SEG]` on each supervised frame
 
 Visual tokens, per chunk of `chunk_frames` frames: the image encoder's pooled patch tokens of each frame
 (context), then the video encoder's pooled tokens of the chunk, as VideoGPT+ arranges them. They replace the
-prompt's video placeholder. Each `[SEG]`'s last hidden state becomes one sparse prompt token of SAM2's mask
+prompt's video placeholder. The last hidden state that predicts each `[SEG]` becomes one sparse prompt token of SAM2's mask
 decoder, which decodes every supervised frame separately (no memory), as VideoGLaMM trains it.
 """
 
@@ -151,7 +151,8 @@ class GroundingModel(nn.Module):
             vis = visual[b].to(text.dtype)
             rows.append(torch.cat([text[:at], vis, text[at + 1 :]]))
             labels.append(torch.cat([row_labels[:at], row_labels.new_full((len(vis),), IGNORE), row_labels[at + 1 :]]))
-            seg = (ids == self.seg_token_id).nonzero().flatten()
+            # The hidden state that predicts each [SEG] (the token before it), as LISA and VideoGLaMM take it.
+            seg = (ids == self.seg_token_id).nonzero().flatten() - 1
             segs.append(torch.where(seg > at, seg + len(vis) - 1, seg))
         length = max(len(r) for r in rows)
         embeddings = rows[0].new_zeros((len(rows), length, rows[0].shape[-1]))
@@ -247,12 +248,19 @@ def _trains(module: nn.Module) -> bool:
 
 def _pooled_grid(tokens: torch.Tensor, config, side: int) -> torch.Tensor:
     """(N, prefix + slots * g * g, C) encoder tokens (g = image_size / patch_size; the prefix, e.g. a CLS token,
-    is dropped) -> (N * slots, side * side, C), each g x g grid average-pooled to side x side."""
+    is dropped) -> (N * slots, side * side, C), each frame's g x g grid average-pooled to side x side.
+
+    A slot is a frame. TimeSformer orders its tokens patch-major ((h, w, frame)); the image towers have one
+    frame."""
     image_size = config.image_size if isinstance(config.image_size, int) else config.image_size[0]
     patch = config.patch_size if isinstance(config.patch_size, int) else config.patch_size[-1]
     grid = image_size // patch
     count, length, channels = tokens.shape
     slots = length // (grid * grid)
-    tokens = tokens[:, length - slots * grid * grid :]
-    maps = tokens.reshape(count * slots, grid, grid, channels).permute(0, 3, 1, 2)
+    body = tokens[:, length - slots * grid * grid :]
+    if config.model_type == "timesformer":
+        maps = body.reshape(count, grid, grid, slots, channels).permute(0, 3, 1, 2, 4)
+    else:
+        maps = body.reshape(count, slots, grid, grid, channels)
+    maps = maps.reshape(count * slots, grid, grid, channels).permute(0, 3, 1, 2)
     return F.adaptive_avg_pool2d(maps, side).flatten(2).transpose(1, 2)

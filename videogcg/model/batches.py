@@ -10,7 +10,6 @@ rank and the number of batches already taken, which is what makes resuming exact
 from __future__ import annotations
 
 import logging
-import random
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -43,9 +42,10 @@ class TrainingBatches(IterableDataset):
     def _examples(self, worker: tuple[int, int]) -> Iterator:
         """Encoded examples of (loader worker, workers), epoch after epoch, each with the skipped-so-far Counter."""
         skipped: Counter = Counter()
-        rng = random.Random(f"{self.seed}:weights:{self.rank}:{worker[0]}")
         for epoch in count():
-            examples = ShardExamples(self.shards, self.rank, self.world_size, self.shuffle_buffer, self.seed, epoch, skipped, worker)
+            examples = ShardExamples(
+                self.shards, self.rank, self.world_size, self.shuffle_buffer, self.seed, epoch, skipped, worker, self.source_weights
+            )
             produced = False
             for example in examples:
                 try:
@@ -53,19 +53,10 @@ class TrainingBatches(IterableDataset):
                 except SkipSample as reason:
                     examples.skip(str(reason), example.key)
                     continue
-                produced |= self._weight(example.source) > 0
-                for _ in range(self._copies(example.source, rng)):
-                    yield encoded, skipped
+                produced = True
+                yield encoded, skipped
             if not produced:
                 raise RuntimeError(f"rank {self.rank}: no trainable sample in {len(self.shards)} shard(s); skipped {dict(skipped)}")
-
-    def _weight(self, source: str) -> float:
-        return (self.source_weights or {}).get(source, 1.0)
-
-    def _copies(self, source: str, rng: random.Random) -> int:
-        weight = self._weight(source)
-        whole = int(weight)
-        return whole + (rng.random() < weight - whole)
 
     def _batches(self, worker: tuple[int, int]) -> Iterator[Batch]:
         reported: Counter = Counter()

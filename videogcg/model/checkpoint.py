@@ -76,7 +76,8 @@ def publish(output: Path, step: int, keep: int) -> Path:
 def load(path: Path, rank: int) -> tuple[Checkpoint, dict | None]:
     """The checkpoint in `path` and this rank's RNG state (None when it was saved with fewer ranks)."""
     state = json.loads((path / "state.json").read_text())
-    optim = torch.load(path / "optimizer.pt", weights_only=False)
+    optim = torch.load(path / "optimizer.pt", weights_only=False, map_location="cpu")  # rank 0 saved from its device
     rng_file = path / f"rng-rank{rank}.pt"
     rng = torch.load(rng_file, weights_only=False) if rng_file.exists() else None
-    return Checkpoint(state["step"], torch.load(path / "trainable.pt"), optim["optimizer"], optim["scheduler"]), rng
+    weights = torch.load(path / "trainable.pt", map_location="cpu")
+    return Checkpoint(state["step"], weights, optim["optimizer"], optim["scheduler"]), rng

@@ -25,7 +25,7 @@ class PartsConfig(_Section):
     """Model specs as the annotators take them: hf:<repo id>, a local checkpoint directory, or tiny:<family>."""
 
     image_encoder: str = "tiny:image_encoder"  # CLIP or SigLIP vision tower
-    video_encoder: str = "tiny:video_encoder"  # TimeSformer, VideoMAE or ViViT
+    video_encoder: str = "tiny:video_encoder"  # TimeSformer
     llm: str = "tiny:text_llm"  # a causal LM with a chat template (Phi-3, Qwen2, Llama families)
     mask_decoder: str = "tiny:sam2_video"  # SAM2: its image encoder and mask decoder are used
     # Architecture configs (JSON, relative to this file's folder or absolute) for building on the meta device
@@ -65,6 +65,9 @@ class ModelConfig(_Section):
         unknown = sorted(set(self.trainable) - set(TRAINABLE_GROUPS))
         if unknown:
             raise ValueError(f"unknown trainable group(s) {unknown}; known: {list(TRAINABLE_GROUPS)}")
+        untrained = sorted({"adapters", "embeddings"} - set(self.trainable))
+        if untrained:  # new random weights (the adapters, the [SEG] row) that a checkpoint would not keep
+            raise ValueError(f"trainable must include {untrained}: they start random and are saved only when trained")
         if "lora" in self.trainable and self.lora is None:
             raise ValueError("'lora' is trainable but lora is null")
         if self.num_frames % self.chunk_frames:

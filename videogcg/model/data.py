@@ -97,6 +97,7 @@ class ShardExamples(IterableDataset):
     epoch: int = 0
     skipped: Counter = field(default_factory=Counter)
     worker: tuple[int, int] | None = None  # (loader worker, workers) when the caller assigns them
+    source_weights: dict[str, float] | None = None  # expected copies of each sample of a source (default 1)
 
     def __post_init__(self) -> None:
         super().__init__()
@@ -142,8 +143,16 @@ class ShardExamples(IterableDataset):
         self.skipped[reason] += 1
         logger.warning("skipped %s: %s", detail, reason)
 
+    def _copies(self, source: str, rng: random.Random) -> int:
+        """How many times a sample goes into the shuffle buffer: its source's weight, the fraction drawn."""
+        weight = (self.source_weights or {}).get(source, 1.0)
+        whole = int(weight)
+        return whole + (rng.random() < weight - whole)
+
     def __iter__(self) -> Iterator[Example]:
-        rng = random.Random(f"{self.seed}:{self.epoch}:{self._slot()[0]}")
+        slot = self._slot()[0]
+        rng = random.Random(f"{self.seed}:{self.epoch}:{slot}")
+        weights_rng = random.Random(f"{self.seed}:{self.epoch}:{slot}:weights")
         buffer: list[Example] = []
         for item in self._items():
             try:
@@ -151,11 +160,12 @@ class ShardExamples(IterableDataset):
             except SkipSample as reason:
                 self.skip(str(reason), item.sample.key)
                 continue
-            if len(buffer) < self.shuffle_buffer:
-                buffer.append(example)
-                continue
-            pick = rng.randrange(len(buffer))
-            yield buffer[pick]
-            buffer[pick] = example
+            for _ in range(self._copies(example.source, weights_rng)):  # before the buffer: copies spread out
+                if len(buffer) < self.shuffle_buffer:
+                    buffer.append(example)
+                    continue
+                pick = rng.randrange(len(buffer))
+                yield buffer[pick]
+                buffer[pick] = example
         rng.shuffle(buffer)
         yield from buffer

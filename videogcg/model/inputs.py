@@ -111,6 +111,16 @@ class ExampleEncoder:
         before, _, after = prompt.partition(VIDEO_MARKER)
         return self._ids(before) + [VISUAL_ID] + self._ids(after)
 
+    def stop_ids(self, generation_config=None) -> list[int]:
+        """Tokens that end an answer: the chat template's end of turn, the tokenizer's and the model's end tokens."""
+        user = {"role": "user", "content": "x"}
+        prompt = self._render([user], add_generation_prompt=True)
+        after = self._render([user, {"role": "assistant", "content": "x"}])[len(prompt) + 1 :]
+        stops = [*self._ids(after)[:1], self.tokenizer.eos_token_id]
+        configured = getattr(generation_config, "eos_token_id", None)
+        stops += configured if isinstance(configured, list) else [configured]
+        return sorted({s for s in stops if s is not None})
+
     def _render(self, messages: list[dict], add_generation_prompt: bool = False) -> str:
         return self.tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=add_generation_prompt)
 

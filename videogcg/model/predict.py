@@ -14,7 +14,7 @@ import torch.nn.functional as F
 from videogcg.model.architecture import GroundingModel
 from videogcg.model.data import Example, SkipSample
 from videogcg.model.evaluation.masks import miou
-from videogcg.model.inputs import Encoded, ExampleEncoder, sample_indices
+from videogcg.model.inputs import Encoded, ExampleEncoder, normalise, sample_indices
 from videogcg.schemas.errors import MarkupError
 from videogcg.schemas.markup import MarkedSpan, parse_tagged
 
@@ -77,24 +77,27 @@ class Answer:
 
 
 @torch.no_grad()
-def answer(model: GroundingModel, encoder: ExampleEncoder, question: str, frames: np.ndarray, max_new_tokens: int = 256) -> Answer:
+def answer(
+    model: GroundingModel, encoder: ExampleEncoder, question: str, frames: np.ndarray, max_new_tokens: int = 256, frames_per_chunk: int = 16
+) -> Answer:
     """Answer `question` about the clip `frames` (T, H, W, 3) greedily, then decode a mask on every frame for each
-    `[SEG]` the answer wrote. Markup the parser cannot read gives the plain text with no phrases."""
+    `[SEG]` the answer wrote, `frames_per_chunk` frames at a time. Markup the parser cannot read gives the plain
+    text with no phrases."""
     model.eval()
     device = next(p for p in model.parameters()).device
     prompt = encoder.prompt_ids(question)
-    inputs = encoder.inputs(prompt, frames, sam_frames=len(frames)).to(device)
-    embeddings, _, attention, _ = model.prompt_embeddings(inputs)
+    embeddings, _, attention, _ = model.prompt_embeddings(encoder.inputs(prompt, frames, sam_frames=1).to(device))
+    stops = encoder.stop_ids(getattr(model.llm, "generation_config", None))
     generated = model.llm.generate(
         inputs_embeds=embeddings,
         attention_mask=attention,
         max_new_tokens=max_new_tokens,
         do_sample=False,
-        eos_token_id=encoder.tokenizer.eos_token_id,
+        eos_token_id=stops,
         pad_token_id=encoder.pad_id,
     )[0].tolist()
-    if encoder.tokenizer.eos_token_id in generated:
-        generated = generated[: generated.index(encoder.tokenizer.eos_token_id)]
+    ends = [i for i, token in enumerate(generated) if token in stops]
+    generated = generated[: ends[0]] if ends else generated
     markup = encoder.tokenizer.decode(generated, skip_special_tokens=True).strip()
     try:
         parsed = parse_tagged(markup)
@@ -104,13 +107,17 @@ def answer(model: GroundingModel, encoder: ExampleEncoder, question: str, frames
     if parsed is None or not parsed.spans or len(parsed.spans) != generated.count(encoder.seg_id):
         text = parsed.text if parsed is not None else markup
         return Answer(markup, text, (), np.zeros((0, len(frames), height, width), bool), np.zeros((0, len(frames))))
-    full = encoder.inputs(prompt + generated, frames, sam_frames=len(frames)).to(device)
-    embeddings, _, attention, segs = model.prompt_embeddings(full)
+    embeddings, _, attention, segs = model.prompt_embeddings(encoder.inputs(prompt + generated, frames, sam_frames=1).to(device))
     hidden = model.llm(inputs_embeds=embeddings, attention_mask=attention, output_hidden_states=True).hidden_states[-1]
-    logits = model.decode_masks(hidden, segs, full.sam_pixels, [len(parsed.spans)])[0]
-    probabilities = F.interpolate(logits, size=(height, width), mode="bilinear", align_corners=False).sigmoid().cpu().numpy()
-    masks = probabilities > 0.5
-    inside = np.where(masks, probabilities, np.nan)
-    with np.errstate(invalid="ignore"):
-        scores = np.nanmean(inside.reshape(*inside.shape[:2], -1), axis=-1) if masks.any() else np.full(masks.shape[:2], np.nan)
+    masks = np.zeros((len(parsed.spans), len(frames), height, width), bool)
+    scores = np.full((len(parsed.spans), len(frames)), np.nan)
+    for start in range(0, len(frames), frames_per_chunk):
+        chunk = slice(start, start + frames_per_chunk)
+        pixels = normalise(frames[chunk], encoder.sam_input)[None].to(device)
+        logits = model.decode_masks(hidden, segs, pixels, [len(parsed.spans)])[0]
+        probabilities = F.interpolate(logits, size=(height, width), mode="bilinear", align_corners=False).sigmoid().cpu().numpy()
+        masks[:, chunk] = probabilities > 0.5
+        inside = np.where(masks[:, chunk], probabilities, 0.0).sum(axis=(2, 3))
+        area = masks[:, chunk].sum(axis=(2, 3))
+        scores[:, chunk] = np.where(area > 0, inside / np.maximum(area, 1), np.nan)
     return Answer(markup, parsed.text, parsed.spans, masks, scores)

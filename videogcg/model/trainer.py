@@ -188,7 +188,7 @@ class Trainer:
             scheduler.step()
             optimizer.zero_grad(set_to_none=True)
             step += 1
-            means = self.dist.mean(totals[:4] / optim.grad_accumulation)
+            means = self.dist.mean((totals[:4] / optim.grad_accumulation).to(self.device)).cpu()  # NCCL reduces CUDA tensors
             log = StepLog(
                 step,
                 *(float(v) for v in means),
@@ -233,8 +233,15 @@ class Trainer:
         encoder.tokenizer.save_pretrained(self.output / "tokenizer")
 
     def _layout(self) -> dict:
+        """What decides which batches each step takes: a resume must match it to continue the same stream."""
         optim = self.config.optim
-        return {"world_size": self.dist.world_size, "batch_size": optim.batch_size, "grad_accumulation": optim.grad_accumulation}
+        return {
+            "world_size": self.dist.world_size,
+            "batch_size": optim.batch_size,
+            "grad_accumulation": optim.grad_accumulation,
+            "seed": optim.seed,
+            "data": self.config.data.model_dump(mode="json"),
+        }
 
     def _save(self, model: GroundingModel, optimizer, scheduler, step: int) -> None:
         staging = ckpt.staging_dir(self.output, step)

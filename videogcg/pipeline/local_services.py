@@ -45,7 +45,7 @@ def _wait_for(port: int, process: subprocess.Popen, seconds: float) -> None:
 def portable_services(start_timeout: float = 60) -> Iterator[list[str]]:
     """Start a job service and an SDK worker pool; yield the Beam options that run a pipeline on them."""
     job_port, worker_port = free_port(), free_port()
-    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")  # workers need this python
+    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}")  # workers need this python
     commands = [
         [sys.executable, "-m", "apache_beam.runners.portability.local_job_service_main", "--port", str(job_port)],
         [sys.executable, "-m", "apache_beam.runners.worker.worker_pool_main", "--service_port", str(worker_port)],
@@ -64,7 +64,12 @@ def portable_services(start_timeout: float = 60) -> Iterator[list[str]]:
     finally:
         for process in processes:
             process.terminate()
-            process.wait(timeout=30)
+        for process in processes:
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
 
 
 def main(argv: list[str]) -> int:
