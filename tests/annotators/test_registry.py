@@ -1,4 +1,5 @@
 import json
+import os
 
 import pytest
 import torch
@@ -104,3 +105,20 @@ def test_hub_specs_stay_offline(monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     with pytest.raises(ModelSpecError, match="hf:nobody/not-cached"):
         load("hf:nobody/not-cached", "text_llm")
+
+
+def test_a_tiny_checkpoint_published_by_another_process_meanwhile_is_used(tmp_path, monkeypatch):
+    """Two workers build the same tiny checkpoint at once: the one that renames second finds the folder there
+    (the rename fails on a non-empty folder) and uses it, instead of failing its first video."""
+    real_replace = os.replace
+    target = tmp_path / "tiny" / f"text_llm-{registry.tiny_builders_hash()}"
+
+    def competitor_first(source, destination):
+        target.mkdir()
+        (target / "config.json").write_text("{}")  # the other worker's checkpoint, published just now
+        real_replace(source, destination)
+
+    monkeypatch.setattr(registry.os, "replace", competitor_first)
+    assert registry.tiny_checkpoint("text_llm", tmp_path) == target
+    assert (target / "config.json").read_text() == "{}"  # theirs is kept
+    assert [p.name for p in target.parent.iterdir()] == [target.name]  # our staging folder is gone

@@ -142,10 +142,13 @@ def tiny_checkpoint(family_name: str, cache_dir: str | Path | None = None) -> Pa
     staging = Path(tempfile.mkdtemp(prefix=f".{family_name}-", dir=target.parent))
     try:
         fam.build_tiny(staging)
-        if target.exists():  # another process built it meanwhile
-            shutil.rmtree(staging)
-        else:
+        try:
             os.replace(staging, target)
+        except OSError:  # another process published it first (between our build and this rename)
+            if not (target / "config.json").exists():
+                raise
+            shutil.rmtree(staging)
+            return target
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
