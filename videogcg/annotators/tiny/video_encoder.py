@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import torch
 from transformers import TimesformerConfig, TimesformerModel
+
+from videogcg.annotators.tiny.image_encoder import write_normalisation
 
 KINETICS_MEAN = (0.45, 0.45, 0.45)
 KINETICS_STD = (0.225, 0.225, 0.225)
@@ -18,4 +19,4 @@ def build(directory: Path) -> None:
         image_size=32, patch_size=8, num_frames=4, hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=4
     )
     TimesformerModel(config).save_pretrained(directory)
-    (directory / "preprocessor_config.json").write_text(json.dumps({"image_mean": KINETICS_MEAN, "image_std": KINETICS_STD}))
+    write_normalisation(directory, KINETICS_MEAN, KINETICS_STD)
