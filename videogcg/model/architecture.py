@@ -198,9 +198,14 @@ class GroundingModel(nn.Module):
             outputs.append(masks.transpose(0, 1))
         return outputs
 
-    def prompt_embeddings(self, batch: Batch) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, list[torch.Tensor]]:
-        """The LLM's input: (embeddings, labels, attention mask, [SEG] positions per row), visual tokens spliced in."""
-        return self._sequences(batch, self.visual_tokens(batch.image_pixels, batch.video_pixels))
+    def prompt_embeddings(
+        self, batch: Batch, visual: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, list[torch.Tensor]]:
+        """The LLM's input: (embeddings, labels, attention mask, [SEG] positions per row), visual tokens spliced in
+        (`visual`, when the caller already has them for these frames)."""
+        if visual is None:
+            visual = self.visual_tokens(batch.image_pixels, batch.video_pixels)
+        return self._sequences(batch, visual)
 
     def forward(self, batch: Batch) -> ModelOutput:
         embeddings, labels, attention, segs = self.prompt_embeddings(batch)

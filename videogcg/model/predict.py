@@ -86,7 +86,9 @@ def answer(
     model.eval()
     device = next(p for p in model.parameters()).device
     prompt = encoder.prompt_ids(question)
-    embeddings, _, attention, _ = model.prompt_embeddings(encoder.inputs(prompt, frames, sam_frames=1).to(device))
+    inputs = encoder.inputs(prompt, frames, sam_frames=1).to(device)
+    visual = model.visual_tokens(inputs.image_pixels, inputs.video_pixels)  # once: the masks' pass reuses them
+    embeddings, _, attention, _ = model.prompt_embeddings(inputs, visual)
     stops = encoder.stop_ids(getattr(model.llm, "generation_config", None))
     generated = model.llm.generate(
         inputs_embeds=embeddings,
@@ -107,7 +109,7 @@ def answer(
     if parsed is None or not parsed.spans or len(parsed.spans) != generated.count(encoder.seg_id):
         text = parsed.text if parsed is not None else markup
         return Answer(markup, text, (), np.zeros((0, len(frames), height, width), bool), np.zeros((0, len(frames))))
-    embeddings, _, attention, segs = model.prompt_embeddings(encoder.inputs(prompt + generated, frames, sam_frames=1).to(device))
+    embeddings, _, attention, segs = model.prompt_embeddings(encoder.inputs(prompt + generated, frames, sam_frames=1).to(device), visual)
     hidden = model.llm(inputs_embeds=embeddings, attention_mask=attention, output_hidden_states=True).hidden_states[-1]
     masks = np.zeros((len(parsed.spans), len(frames), height, width), bool)
     scores = np.full((len(parsed.spans), len(frames)), np.nan)
