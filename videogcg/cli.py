@@ -42,12 +42,14 @@ def samples(
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
 def run(
     ctx: typer.Context,
-    input_path: Path = typer.Option(..., "--input", "-i", help="The source: a dataset folder or annotation file, per --format."),
-    output: Path = typer.Option(..., "--output", "-o", help="Folder for shards, manifests, dead letters and run stats."),
+    input_path: str = typer.Option(
+        ..., "--input", "-i", help="The source: a dataset folder or annotation file, per --format (local, s3://, gs://, hdfs://)."
+    ),
+    output: str = typer.Option(..., "--output", "-o", help="Folder for shards, manifests, dead letters and run stats (local or URL)."),
     config: Optional[Path] = typer.Option(None, "--config", "-c", help="YAML pipeline config (configs/tiny.yaml; defaults are embedded)."),
     source_format: str = typer.Option("mevis", "--format", "-f", help="Source format: " + ", ".join(sorted(FORMATS)) + "."),
     source_name: Optional[str] = typer.Option(None, help="Source name recorded on samples (default: the input's name)."),
-    media: Optional[Path] = typer.Option(None, help="Frames or videos folder, for formats that keep them apart (ytvis: JPEGImages)."),
+    media: Optional[str] = typer.Option(None, help="Frames or videos folder, for formats that keep them apart (ytvis: JPEGImages)."),
 ) -> None:
     """Run (or resume) the annotation pipeline: videos in, GCG shards out.
 
@@ -67,9 +69,7 @@ def run(
     except ConfigError as error:
         raise typer.BadParameter(str(error), param_hint="config") from None
     with _spinner(f"annotating {input_path}"):
-        summary = run_pipeline(
-            SourceSpec(source_format, str(input_path), source_name, str(media) if media else None), output, settings, beam_args
-        )
+        summary = run_pipeline(SourceSpec(source_format, input_path, source_name, media), output, settings, beam_args)
     routes = summary["routes"]
     typer.echo(
         f"{summary['videos']} videos ({summary['videos_processed_this_run']} this run): {summary['samples']} samples in "

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import io
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -19,6 +21,8 @@ import av
 import decord
 import numpy as np
 from PIL import Image
+
+from videogcg.storage import ObjectPath
 
 logger = logging.getLogger(__name__)
 
@@ -40,22 +44,46 @@ IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
 FRAME_FOLDER_FPS = 6.0
 
 
-def frame_files(folder: Path) -> list[Path]:
+VideoSource = str | Path | ObjectPath | bytes
+
+
+@contextmanager
+def open_image(path: Path | ObjectPath) -> Iterator[Image.Image]:
+    """A frame image, local or in object storage."""
+    with path.open("rb") as file, Image.open(file) as image:
+        yield image
+
+
+def _folder(source: VideoSource) -> Path | ObjectPath | None:
+    """The frame folder `source` names, if it names one."""
+    if isinstance(source, ObjectPath):
+        return source if source.is_dir() else None
+    return Path(source) if isinstance(source, (str, Path)) and Path(source).is_dir() else None
+
+
+def _in_memory(source: VideoSource, name: str | None) -> tuple[VideoSource, str | None]:
+    """An object-store video as bytes (decord and PyAV decode from memory), named by its URL."""
+    if isinstance(source, ObjectPath):
+        return source.read_bytes(), name or str(source)
+    return source, name
+
+
+def frame_files(folder: Path | ObjectPath) -> list[Path | ObjectPath]:
     files = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
     if not files:
         raise VideoReadError(str(folder), f"folder holds no frame images ({', '.join(IMAGE_SUFFIXES)})")
     return files
 
 
-def _read_image(path: Path) -> np.ndarray:
+def _read_image(path: Path | ObjectPath) -> np.ndarray:
     try:
-        with Image.open(path) as image:
+        with open_image(path) as image:
             return np.asarray(image.convert("RGB"))
     except (OSError, ValueError) as error:
         raise VideoReadError(str(path), f"cannot be read as an image ({error})") from None
 
 
-def _read_folder(folder: Path, indices: list[int] | None) -> np.ndarray:
+def _read_folder(folder: Path | ObjectPath, indices: list[int] | None) -> np.ndarray:
     files = frame_files(folder)
     wanted = list(range(len(files))) if indices is None else list(indices)
     for index in wanted:
@@ -101,23 +129,27 @@ def _name(source: str | Path | bytes, name: str | None) -> str:
     return name or (str(source) if isinstance(source, (str, Path)) else "<video bytes>")
 
 
-def probe(source: str | Path | bytes, name: str | None = None) -> VideoInfo:
-    if isinstance(source, (str, Path)) and Path(source).is_dir():
-        files = frame_files(Path(source))
+def probe(source: VideoSource, name: str | None = None) -> VideoInfo:
+    folder = _folder(source)
+    if folder is not None:
+        files = frame_files(folder)
         height, width = _read_image(files[0]).shape[:2]
         return VideoInfo(fps=FRAME_FOLDER_FPS, num_frames=len(files), width=width, height=height)
+    source, name = _in_memory(source, name)
     reader = _open(source, _name(source, name))
     height, width = reader[0].shape[:2]
     return VideoInfo(fps=float(reader.get_avg_fps()), num_frames=len(reader), width=width, height=height)
 
 
-def read_frames(source: str | Path | bytes, indices: list[int] | None = None, name: str | None = None) -> np.ndarray:
+def read_frames(source: VideoSource, indices: list[int] | None = None, name: str | None = None) -> np.ndarray:
     """Decode frames as a (T, H, W, 3) uint8 RGB array: all frames, or the given indices in order.
 
-    `source` is a video file, mp4 bytes, or a folder of frame images.
+    `source` is a video file, mp4 bytes, or a folder of frame images; files and folders may be in object storage.
     """
-    if isinstance(source, (str, Path)) and Path(source).is_dir():
-        return _read_folder(Path(source), indices)
+    folder = _folder(source)
+    if folder is not None:
+        return _read_folder(folder, indices)
+    source, name = _in_memory(source, name)
     name = _name(source, name)
     reader = _open(source, name)
     total = len(reader)

@@ -55,6 +55,8 @@ def test_sampling_policies():
     assert sampled_indices(0, 24, 10.0, "count", 6, 2.0, 32) == (2, 6, 10, 14, 18, 22)
     assert sampled_indices(0, 100, 10.0, "fps", 8, 2.0, 32) == uniform_indices(0, 100, 20)  # 10 s at 2 frames/s
     assert len(sampled_indices(0, 1000, 10.0, "fps", 8, 2.0, 32)) == 32  # capped
+    assert sampled_indices(5, 25, 10.0, "all", 8, 2.0, 40) == tuple(range(5, 25))  # every frame (MeViS, VideoGLaMM)
+    assert sampled_indices(0, 80, 10.0, "all", 8, 2.0, 40) == tuple(range(1, 80, 2))  # thinned to 40 (YouTube-VIS)
     with pytest.raises(ValueError, match="unknown sampling policy"):
         sampled_indices(0, 10, 10.0, "random", 4, 2.0, 32)
 

@@ -3,27 +3,18 @@ processes, the pipeline serialized and its DoFns set up in other processes. Ever
 
 import pytest
 
+from tests.run_outputs import assert_same_run_output
 from videogcg.pipeline.beam_pipeline import run_pipeline
 from videogcg.pipeline.local_services import portable_services
 from videogcg.pipeline.run_report import read_records
 from videogcg.pipeline.settings import PipelineConfig
 from videogcg.pipeline.source_registry import SourceSpec
-from videogcg.shards import iter_dataset, read_manifest
 
 
 @pytest.fixture(scope="module")
 def beam_services():
     with portable_services() as options:
         yield options
-
-
-def without_times(value):
-    """A sample's JSON without the fields that record when it was made."""
-    if isinstance(value, dict):
-        return {k: without_times(v) for k, v in value.items() if k != "created_at"}
-    if isinstance(value, list):
-        return [without_times(v) for v in value]
-    return value
 
 
 def test_the_portable_runner_writes_what_the_local_runner_writes(sources, beam_services, tmp_path_factory, tmp_path):
@@ -37,12 +28,6 @@ def test_the_portable_runner_writes_what_the_local_runner_writes(sources, beam_s
     local = run_pipeline(source, tmp_path / "local", config)
     assert portable["failed"] == local["failed"] == 0 and portable["samples"] + portable["routes"]["drop"] == 4
     assert (portable["samples"], portable["routes"]) == (local["samples"], local["routes"])
-    samples = {s.key: s for s in iter_dataset(tmp_path / "portable", decode=False)}
-    expected = {s.key: s for s in iter_dataset(tmp_path / "local", decode=False)}
-    assert sorted(samples) == sorted(expected) and samples
-    for key, sample in samples.items():
-        assert without_times(sample.model_dump(mode="json")) == without_times(expected[key].model_dump(mode="json")), key
+    samples = assert_same_run_output(tmp_path / "portable", tmp_path / "local")
     assert all(t.provenance.name == "tiny:sam2_video" for s in samples.values() for t in s.objects)  # models loaded in the SDK workers
-    rows = sorted(read_manifest(tmp_path / "portable").to_pylist(), key=lambda r: r["key"])
-    assert rows == sorted(read_manifest(tmp_path / "local").to_pylist(), key=lambda r: r["key"])
     assert [r for r in read_records(tmp_path / "portable") if r["kind"] == "failure"] == []

@@ -14,7 +14,6 @@ import hashlib
 import json
 import logging
 import math
-import os
 import time
 from pathlib import Path
 
@@ -22,13 +21,14 @@ import apache_beam as beam
 from apache_beam.metrics import Metrics
 from apache_beam.options.pipeline_options import PipelineOptions
 
+from videogcg import storage
 from videogcg.pipeline.processor import VideoProcessor
 from videogcg.pipeline.run_report import shard_records_path, summarize_run
 from videogcg.pipeline.settings import PipelineConfig
 from videogcg.pipeline.source_registry import SourceSpec
 from videogcg.schemas import Sample
 from videogcg.shards import ShardWriter, ShardWriterConfig, encode_clip, list_shards
-from videogcg.shards.layout import PARTIAL_SUFFIX, shard_name
+from videogcg.shards.layout import shard_name
 
 logger = logging.getLogger(__name__)
 NAMESPACE = "videogcg"
@@ -89,7 +89,6 @@ class WriteShard(beam.DoFn):
     def process(self, element, allowed_reviews=None):
         """`allowed_reviews`: keys of the samples the review budget lets through (None: no budget)."""
         shard, items = element
-        output = Path(self.output)
         records, samples = [], []
         for kind, *payload in items:
             if kind != "sample":
@@ -103,12 +102,13 @@ class WriteShard(beam.DoFn):
                 samples.append((sample, payload[1]))
         records.sort(key=lambda r: (r["video_id"], r.get("key", "")))
         samples.sort(key=lambda s: s[0].key)
-        path = shard_records_path(output, shard)
-        partial = path.with_name(path.name + PARTIAL_SUFFIX)
-        partial.write_text("".join(json.dumps(r) + "\n" for r in records))
-        os.replace(partial, path)
+        records_file = shard_records_path(self.output, shard)
+        if records:
+            storage.publish_text(records_file, "".join(json.dumps(r) + "\n" for r in records))
+        else:  # none: no file (object stores through Beam cannot hold an empty one), nor one left by an earlier attempt
+            storage.delete([str(records_file)])
         writer = ShardWriter(
-            output, ShardWriterConfig(max_samples=1 << 30, max_bytes=1 << 62, crf=self.config.output.crf), start_index=shard
+            self.output, ShardWriterConfig(max_samples=1 << 30, max_bytes=1 << 62, crf=self.config.output.crf), start_index=shard
         )
         with writer:
             writer.start_shard()
@@ -131,13 +131,13 @@ def _review_budget(budget: int) -> beam.PTransform:
     )
 
 
-def pending_videos(video_ids: list[str], output: Path, num_shards: int) -> list[str]:
+def pending_videos(video_ids: list[str], output: str | Path, num_shards: int) -> list[str]:
     done = {p.name for p in list_shards(output)}
     return [v for v in video_ids if shard_name(ShardWriterConfig.prefix, shard_of(v, num_shards)) not in done]
 
 
 def build_pipeline(
-    pipeline: beam.Pipeline, source: SourceSpec, output: Path, config: PipelineConfig, todo: list[str], num_shards: int
+    pipeline: beam.Pipeline, source: SourceSpec, output: str | Path, config: PipelineConfig, todo: list[str], num_shards: int
 ) -> None:
     """The transforms of one run. The model stage carries the config's resource hints (accelerator, memory)."""
     process = beam.ParDo(LoadAndProcess(source, config, num_shards)).with_resource_hints(**config.resources.hints())
@@ -149,15 +149,19 @@ def build_pipeline(
 
 
 def run_pipeline(source: SourceSpec, output: str | Path, config: PipelineConfig, beam_args: list[str] | None = None) -> dict:
-    """Run (or resume) the pipeline; returns the run summary (also written to run_stats.json)."""
-    output = Path(output)
-    output.mkdir(parents=True, exist_ok=True)
+    """Run (or resume) the pipeline; returns the run summary (also written to run_stats.json).
+
+    `output` and the source's paths may be local or object-store URLs; the Beam options carry the store's
+    settings (e.g. ``--s3_endpoint_url``)."""
+    options = PipelineOptions(beam_args or LOCAL_RUNNER)
+    storage.configure(options)
+    output = str(output)
+    storage.mkdirs(output)
     started = time.time()
     video_ids = source.open().video_ids()
     num_shards = max(1, math.ceil(len(video_ids) / config.output.videos_per_shard))
     todo = pending_videos(video_ids, output, num_shards)
     logger.info("%d videos in %d shards; %d to do", len(video_ids), num_shards, len(todo))
-    options = PipelineOptions(beam_args or LOCAL_RUNNER)
     metrics = {}
     if todo:
         pipeline = beam.Pipeline(options=options)

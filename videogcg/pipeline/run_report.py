@@ -1,5 +1,5 @@
 """What a run leaves next to its shards: per shard, the dead letters and dropped samples
-(``shard-NNNNNN.records.jsonl``), and for the run, ``run_stats.json``."""
+(``shard-NNNNNN.records.jsonl``, absent where there are none), and for the run, ``run_stats.json``."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
+from videogcg import storage
 from videogcg.shards import ShardWriterConfig, list_shards, read_manifest
 from videogcg.shards.layout import records_path, shard_name
 
@@ -25,8 +26,8 @@ class Failure:
     message: str
 
 
-def shard_records_path(output: Path, shard: int) -> Path:
-    return records_path(output / shard_name(ShardWriterConfig.prefix, shard))
+def shard_records_path(output: str | Path, shard: int) -> Path | storage.ObjectPath:
+    return records_path(storage.path(output) / shard_name(ShardWriterConfig.prefix, shard))
 
 
 def read_records(directory: str | Path) -> list[dict]:
@@ -35,7 +36,7 @@ def read_records(directory: str | Path) -> list[dict]:
     for tar in list_shards(directory):
         path = records_path(tar)
         if path.exists():
-            records += [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+            records += [json.loads(line) for line in storage.read_text(path).splitlines() if line.strip()]
     return records
 
 
@@ -52,7 +53,7 @@ def failures_by_reason(records: list[dict]) -> dict[str, int]:
     return dict(Counter(f"{r['stage']}: {r['error']}" for r in records if r["kind"] == "failure"))
 
 
-def summarize_run(output: Path, videos: int, processed: int, metrics: dict, seconds: float, models: dict) -> dict:
+def summarize_run(output: str | Path, videos: int, processed: int, metrics: dict, seconds: float, models: dict) -> dict:
     manifest = read_manifest(output)
     records = read_records(output)
     failures = [r for r in records if r["kind"] == "failure"]
@@ -73,5 +74,5 @@ def summarize_run(output: Path, videos: int, processed: int, metrics: dict, seco
         "wall_seconds": round(seconds, 3),
         "models": models,
     }
-    (output / STATS_FILE).write_text(json.dumps(summary, indent=2))
+    storage.publish_text(storage.join(output, STATS_FILE), json.dumps(summary, indent=2))
     return summary

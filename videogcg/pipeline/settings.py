@@ -38,10 +38,10 @@ class _Section(BaseModel):
 
 
 class SamplingConfig(_Section):
-    policy: Literal["count", "fps"] = "count"
+    policy: Literal["count", "fps", "all"] = "count"
     num_frames: int = Field(default=8, ge=1, description="frames per clip with policy=count")
     fps: float = Field(default=2.0, gt=0, description="frames per second of video with policy=fps")
-    max_frames: int = Field(default=32, ge=1, description="cap for policy=fps")
+    max_frames: int = Field(default=32, ge=1, description="cap for policy=fps and policy=all (every frame, thinned evenly to this)")
 
 
 class ModelsConfig(_Section):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from videogcg import storage
 from videogcg.pipeline.sources import Source
 
 
@@ -29,19 +30,19 @@ def _name(spec: SourceSpec, default: str) -> str:
 
 
 def _media(spec: SourceSpec, default: str) -> Path:
-    return Path(spec.media) if spec.media else Path(spec.path).resolve().parent / default
+    return storage.path(spec.media) if spec.media else storage.path(spec.path).resolve().parent / default
 
 
 def _mevis(spec: SourceSpec) -> Source:
     from videogcg.pipeline.sources.mevis import MevisSource
 
-    return MevisSource(spec.path, name=_name(spec, Path(spec.path).resolve().name))
+    return MevisSource(spec.path, name=_name(spec, storage.path(spec.path).resolve().name))
 
 
 def _boxes_captions(spec: SourceSpec) -> Source:
     from videogcg.pipeline.sources.boxes_captions import BoxesCaptionsSource
 
-    return BoxesCaptionsSource(spec.path, name=_name(spec, Path(spec.path).resolve().name))
+    return BoxesCaptionsSource(spec.path, name=_name(spec, storage.path(spec.path).resolve().name))
 
 
 def _ytvis(spec: SourceSpec) -> Source:
@@ -54,7 +55,7 @@ def _videoglamm(spec: SourceSpec) -> Source:
     """A split file of `videogcg export videoglamm` (or of VideoGLaMM's own video_gcg), frames in ../JPEGImages."""
     from videogcg.pipeline.sources.ytvis import YouTubeVISSource
 
-    media = Path(spec.media) if spec.media else Path(spec.path).resolve().parent.parent / "JPEGImages"
+    media = storage.path(spec.media) if spec.media else storage.path(spec.path).resolve().parent.parent / "JPEGImages"
     return YouTubeVISSource(spec.path, media, name=_name(spec, "video_gcg"))
 
 

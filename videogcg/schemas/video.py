@@ -7,6 +7,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from videogcg import storage
 from videogcg.schemas.errors import FieldError
 
 
@@ -46,14 +47,15 @@ class Clip(BaseModel):
         return self
 
 
-def content_hash(path: str | Path, chunk_size: int = 1 << 20) -> str:
+def content_hash(path: str | Path | storage.ObjectPath, chunk_size: int = 1 << 20) -> str:
     """sha256 of a file's bytes; of a folder (of frame images), of its files' names and bytes in name order."""
-    path = Path(path)
+    path = storage.path(path)
     digest = hashlib.sha256()
-    for file in sorted(p for p in path.iterdir() if p.is_file()) if path.is_dir() else [path]:
-        if path.is_dir():
+    folder = path.is_dir()
+    for file in sorted(p for p in path.iterdir() if p.is_file()) if folder else [path]:
+        if folder:
             digest.update(file.name.encode() + b"\x00")
-        with open(file, "rb") as f:
+        with file.open("rb") as f:
             while chunk := f.read(chunk_size):
                 digest.update(chunk)
     return f"sha256:{digest.hexdigest()}"

@@ -11,6 +11,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from videogcg import storage
 from videogcg.schemas import Sample
 from videogcg.schemas import masks as rle
 from videogcg.schemas.manifest import MANIFEST_SCHEMA
@@ -70,7 +71,7 @@ def _members(
     """
     remaining = None if keys is None else set(keys)
     key, group = None, {}
-    with tarfile.open(path, "r") as tar:
+    with _open_tar(path) as tar:
         for member in tar:
             if not member.isfile():
                 continue
@@ -113,7 +114,7 @@ def iter_shard_encoded(
 ) -> Iterator[tuple[Sample, bytes | None]]:
     """A shard's samples (only `keys`, if given) with their clips as stored (mp4 bytes; None for samples not in
     `clip_keys`, whose clips are not read): decode each yourself, or copy it unchanged."""
-    path = Path(path)
+    path = storage.path(path)
     for key, group in _members(path, keys, clip_keys):
         wants_clip = clip_keys is None or key in clip_keys
         for extension in ("json", "mp4") if wants_clip else ("json",):
@@ -138,9 +139,17 @@ def iter_dataset(directory: str | Path, decode: bool = True, keys: Collection[st
         yield from iter_shard(path, decode=decode, keys=keys)
 
 
+def _open_tar(path: Path | storage.ObjectPath) -> tarfile.TarFile:
+    return tarfile.open(fileobj=storage.open_read(path), mode="r") if storage.is_remote(path) else tarfile.open(path, "r")
+
+
+def _read_parquet(path: Path | storage.ObjectPath) -> pa.Table:
+    return pq.read_table(pa.BufferReader(path.read_bytes())) if storage.is_remote(path) else pq.read_table(path)
+
+
 def read_manifest(directory: str | Path) -> pa.Table:
     """All manifest rows of the complete shards in a directory."""
-    tables = [pq.read_table(manifest_path(path)) for path in list_shards(directory) if manifest_path(path).exists()]
+    tables = [_read_parquet(manifest_path(path)) for path in list_shards(directory) if manifest_path(path).exists()]
     return pa.concat_tables(tables) if tables else MANIFEST_SCHEMA.empty_table()
 
 
@@ -150,7 +159,7 @@ def find_sample(directory: str | Path, key: str) -> ShardSample:
     matches = [row["shard"] for row in manifest.select(["key", "shard"]).to_pylist() if row["key"] == key]
     if not matches:
         raise KeyError(f"no sample with key {key!r} in {directory}")
-    for item in iter_shard(Path(directory) / matches[0]):
+    for item in iter_shard(storage.join(directory, matches[0])):
         if item.sample.key == key:
             return item
     raise ShardFormatError(f"{matches[0]}: manifest lists {key!r} but the tar does not hold it")

@@ -3,21 +3,25 @@
 Per sample the tar holds ``<key>.mp4`` (the sampled frames, H.264) and ``<key>.json`` (the sample).
 Shards roll over by sample count and by bytes. Files are written under a ``.partial`` name and renamed
 when complete (the manifest first, then the tar), so an interrupted run never leaves a tar that looks
-complete.
+complete. For an object-store directory the tar is built in a local staging folder and then published
+(`videogcg.storage`).
 """
 
 from __future__ import annotations
 
 import io
 import logging
-import os
+import shutil
 import tarfile
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
 import pyarrow.parquet as pq
 
+from videogcg import storage
 from videogcg.schemas import Sample
 from videogcg.schemas.manifest import manifest_row, manifest_table
 from videogcg.shards.layout import PARTIAL_SUFFIX, manifest_path, shard_name
@@ -62,15 +66,17 @@ class ShardWriter:
     """
 
     def __init__(self, directory: str | Path, config: ShardWriterConfig = ShardWriterConfig(), start_index: int = 0):
-        self.directory = Path(directory)
-        self.directory.mkdir(parents=True, exist_ok=True)
+        self.directory = str(directory)
+        storage.mkdirs(self.directory)
+        remote = storage.is_remote(self.directory)
+        self._staging = Path(tempfile.mkdtemp(prefix="videogcg-shard-")) if remote else Path(self.directory)
         self.config = config
         self._next_index = start_index
         self._tar: tarfile.TarFile | None = None
-        self._path: Path | None = None
+        self._name: str | None = None
         self._rows: list[dict] = []
         self._bytes = 0
-        self.finished: list[Path] = []
+        self.finished: list[Path | storage.ObjectPath] = []
 
     def __enter__(self) -> ShardWriter:
         return self
@@ -101,42 +107,49 @@ class ShardWriter:
             info.size, info.mode, info.mtime = len(data), 0o644, 0  # fixed metadata: same input, same bytes
             self._tar.addfile(info, io.BytesIO(data))
         self._bytes += size
-        self._rows.append(manifest_row(sample, self._path.name))
-        return self._path.name
+        self._rows.append(manifest_row(sample, self._name))
+        return self._name
 
     def start_shard(self) -> None:
         """Open a shard now if none is open, so that `close` writes it even with no sample (a finished empty shard)."""
         if self._tar is None:
             self._open()
 
-    def close(self) -> list[Path]:
+    def close(self) -> list[Path | storage.ObjectPath]:
+        """Finish the open shard; returns the paths of all shards this writer finished."""
         if self._tar is not None:
             self._finish()
+        self._remove_staging()
         return self.finished
 
     def abort(self) -> None:
         if self._tar is not None:
             self._tar.close()
-            partial = self._partial(self._path)
-            partial.unlink(missing_ok=True)
-            logger.warning("discarded unfinished shard %s", partial)
+            self._partial().unlink(missing_ok=True)
+            logger.warning("discarded unfinished shard %s", self._name)
             self._tar, self._rows, self._bytes = None, [], 0
+        self._remove_staging()
 
-    @staticmethod
-    def _partial(path: Path) -> Path:
-        return path.with_name(path.name + PARTIAL_SUFFIX)
+    def _remove_staging(self) -> None:
+        if self._staging != Path(self.directory):
+            shutil.rmtree(self._staging, ignore_errors=True)
+
+    def _partial(self) -> Path:
+        return self._staging / (self._name + PARTIAL_SUFFIX)
 
     def _open(self) -> None:
-        self._path = self.directory / shard_name(self.config.prefix, self._next_index)
+        self._name = shard_name(self.config.prefix, self._next_index)
         self._next_index += 1
-        self._tar = tarfile.open(self._partial(self._path), "w")
+        self._staging.mkdir(parents=True, exist_ok=True)
+        self._tar = tarfile.open(self._partial(), "w")
 
     def _finish(self) -> None:
         self._tar.close()
-        manifest = manifest_path(self._path)
-        pq.write_table(manifest_table(self._rows), self._partial(manifest))
-        os.replace(self._partial(manifest), manifest)
-        os.replace(self._partial(self._path), self._path)  # the commit point
-        logger.info("finished shard %s (%d samples)", self._path.name, len(self._rows))
-        self.finished.append(self._path)
+        path = storage.path(storage.join(self.directory, self._name))
+        manifest = pa.BufferOutputStream()
+        pq.write_table(manifest_table(self._rows), manifest)
+        storage.publish_bytes(manifest_path(path), manifest.getvalue().to_pybytes())
+        storage.publish_file(self._partial(), path)  # the commit point
+        logger.info("finished shard %s (%d samples)", path, len(self._rows))
+        self.finished.append(path)
         self._tar, self._rows, self._bytes = None, [], 0

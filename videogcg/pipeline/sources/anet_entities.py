@@ -43,6 +43,7 @@ import logging
 import math
 from pathlib import Path
 
+from videogcg import storage
 from videogcg.pipeline.sources.base import SourceCaption, SourceError, SourceObject, SourcePhrase, SourceVideo
 from videogcg.pipeline.sources.vidstg import ID_SEPARATOR, frame_box, is_number, read_json
 from videogcg.video_io import VideoInfo, VideoReadError, probe
@@ -79,8 +80,8 @@ class ActivityNetEntitiesSource:
     """Reads one ActivityNet-Entities object-layout file (see the module docstring). Each video is probed once."""
 
     def __init__(self, annotation_file: str | Path, videos_root: str | Path, name: str = "activitynet-entities"):
-        self.annotation_file = Path(annotation_file)
-        self.videos_root = Path(videos_root)
+        self.annotation_file = storage.path(annotation_file)
+        self.videos_root = storage.path(videos_root)
         self.name = name
         data = read_json(self.annotation_file)
         if isinstance(data, dict) and "database" in data and "annotations" not in data:

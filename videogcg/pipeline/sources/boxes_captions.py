@@ -11,13 +11,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from videogcg import storage
 from videogcg.pipeline.sources.base import SourceCaption, SourceError, SourceObject, SourcePhrase, SourceVideo
 from videogcg.pipeline.sources.mevis import _load_json
 
 
 class BoxesCaptionsSource:
     def __init__(self, root: str | Path, name: str = "boxes_captions"):
-        self.root = Path(root)
+        self.root = storage.path(root)
         self.name = name
         self.path = self.root / "annotations.json"
         entries = _load_json(self.path, "videos")

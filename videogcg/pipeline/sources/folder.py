@@ -35,6 +35,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from videogcg import storage
 from videogcg.pipeline.sources.base import SourceCaption, SourceError, SourceVideo
 from videogcg.video_io import VideoReadError, probe
 
@@ -58,7 +59,7 @@ class VideoFolderSource:
             self.root = Path(*parts[: next(i for i, part in enumerate(parts) if _GLOB_CHARS & set(part))])
             files = [Path(p) for p in glob.glob(pattern, recursive=True)]
         else:
-            self.root = Path(pattern)
+            self.root = storage.path(pattern)
             if not self.root.is_dir():
                 raise SourceError(self.root, "<folder>", "is not a folder")
             files = list(self.root.rglob("*"))
@@ -120,7 +121,7 @@ class ManifestSource:
     """Videos listed in a CSV, JSON Lines or Parquet table (see the module docstring)."""
 
     def __init__(self, manifest_path: str | Path, name: str | None = None):
-        self.manifest_path = Path(manifest_path)
+        self.manifest_path = storage.path(manifest_path)
         self.name = name or self.manifest_path.stem
         columns, rows = _read_rows(self.manifest_path)
         if "path" not in columns:
@@ -139,7 +140,7 @@ class ManifestSource:
 
     def load(self, video_id: str) -> SourceVideo:
         n, row = self._rows[video_id]
-        path = Path(self._path_cell(row, n))
+        path = storage.path(self._path_cell(row, n))
         path = path if path.is_absolute() else self.manifest_path.parent / path
         if not path.exists():
             raise SourceError(self.manifest_path, f"row {n}.path", f"{path} does not exist")

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from videogcg import storage
 from videogcg.pipeline.sources.base import SourceError, SourceExpression, SourceObject, SourceVideo
 from videogcg.schemas import RLE
 
@@ -46,7 +47,7 @@ class MevisSource:
     """Reads one MeViS-layout directory. The files are parsed once; `load` builds one video's record."""
 
     def __init__(self, root: str | Path, name: str = "mevis"):
-        self.root = Path(root)
+        self.root = storage.path(root)
         self.name = name
         self.meta_path = self.root / "meta_expressions.json"
         self.mask_path = self.root / "mask_dict.json"

@@ -25,13 +25,14 @@ import logging
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
 
+from videogcg import storage
 from videogcg.pipeline.sources.base import SourceError, SourceExpression, SourceObject, SourceVideo
 from videogcg.pipeline.sources.mevis import _load_json, expressions_entry
 from videogcg.pipeline.sources.ytvis import locate_frames, place
 from videogcg.schemas import RLE
 from videogcg.schemas.masks import encode
+from videogcg.video_io import open_image
 
 logger = logging.getLogger(__name__)
 
@@ -44,7 +45,7 @@ class RefYouTubeVOSSource:
     annotation PNGs."""
 
     def __init__(self, root: str | Path, split: str = "train", name: str = "ref-youtube-vos"):
-        self.root = Path(root)
+        self.root = storage.path(root)
         self.split = split
         self.name = name
         self.meta_path = self.root / "meta_expressions" / split / "meta_expressions.json"
@@ -117,12 +118,12 @@ class RefYouTubeVOSSource:
         if not png.is_file():
             raise SourceError(png, field, "no annotation PNG for this listed frame")
         try:
-            with Image.open(jpg) as frame:
+            with open_image(jpg) as frame:
                 frame_size = frame.size
         except (OSError, ValueError) as error:
             raise SourceError(jpg, field, f"cannot be read as an image ({error})") from None
         try:
-            with Image.open(png) as image:
+            with open_image(png) as image:
                 mode, size = image.mode, image.size
                 ids = np.asarray(image)
         except (OSError, ValueError) as error:

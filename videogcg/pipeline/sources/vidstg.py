@@ -52,6 +52,7 @@ import re
 from collections import Counter
 from pathlib import Path
 
+from videogcg import storage
 from videogcg.pipeline.sources.base import SourceCaption, SourceError, SourceExpression, SourceObject, SourcePhrase, SourceVideo
 from videogcg.schemas import Box
 
@@ -125,10 +126,10 @@ class VidSTGSource:
     def __init__(
         self, annotation_file: str | Path, videos_root: str | Path, name: str = "vidstg", vidor_annotations: str | Path | None = None
     ):
-        self.annotation_file = Path(annotation_file)
-        self.videos_root = Path(videos_root)
+        self.annotation_file = storage.path(annotation_file)
+        self.videos_root = storage.path(videos_root)
         self.name = name
-        self.vidor_annotations = None if vidor_annotations is None else Path(vidor_annotations)
+        self.vidor_annotations = None if vidor_annotations is None else storage.path(vidor_annotations)
         self._vidor_files: dict[str, Path] | None = None
         records = read_json(self.annotation_file)
         if not isinstance(records, list):
@@ -257,8 +258,8 @@ class HCSTVGSource:
     """Reads one HC-STVG v2 annotation file (see the module docstring)."""
 
     def __init__(self, annotation_file: str | Path, videos_root: str | Path, name: str = "hc-stvg"):
-        self.annotation_file = Path(annotation_file)
-        self.videos_root = Path(videos_root)
+        self.annotation_file = storage.path(annotation_file)
+        self.videos_root = storage.path(videos_root)
         self.name = name
         data = read_json(self.annotation_file)
         if not isinstance(data, dict):

@@ -33,6 +33,7 @@ from dataclasses import replace
 from pathlib import Path, PurePosixPath
 from typing import TypeVar
 
+from videogcg import storage
 from videogcg.pipeline.sources.base import SourceCaption, SourceError, SourceObject, SourcePhrase, SourceVideo
 from videogcg.pipeline.sources.mevis import _load_json
 from videogcg.schemas import RLE, Box
@@ -86,8 +87,8 @@ class YouTubeVISSource:
     once; `load` checks and converts one video's record. Video ids are the JSON ids as strings, in file order."""
 
     def __init__(self, annotation_file: str | Path, frames_root: str | Path, name: str = "ytvis"):
-        self.path = Path(annotation_file)
-        self.frames_root = Path(frames_root)
+        self.path = storage.path(annotation_file)
+        self.frames_root = storage.path(frames_root)
         self.name = name
         data = _load_json(self.path, "")
         videos, categories = data.get("videos"), data.get("categories", [])

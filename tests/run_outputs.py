@@ -1,0 +1,27 @@
+"""Comparing what two runs wrote, wherever they wrote it (local folders or object-store URLs)."""
+
+from videogcg.pipeline.run_report import read_records
+from videogcg.shards import iter_dataset, read_manifest
+
+
+def without(value, fields: tuple[str, ...]):
+    """A sample's JSON without some fields (at any depth)."""
+    if isinstance(value, dict):
+        return {k: without(v, fields) for k, v in value.items() if k not in fields}
+    if isinstance(value, list):
+        return [without(v, fields) for v in value]
+    return value
+
+
+def assert_same_run_output(actual, expected, ignore: tuple[str, ...] = ("created_at",)) -> dict:
+    """The same sample keys, sample JSON (but for `ignore`: by default, when it was made), manifest rows and
+    dead letters; returns the samples by key."""
+    samples = {s.key: s for s in iter_dataset(actual, decode=False)}
+    wanted = {s.key: s for s in iter_dataset(expected, decode=False)}
+    assert sorted(samples) == sorted(wanted) and samples
+    for key, sample in samples.items():
+        assert without(sample.model_dump(mode="json"), ignore) == without(wanted[key].model_dump(mode="json"), ignore), key
+    rows = sorted(read_manifest(actual).to_pylist(), key=lambda r: r["key"])
+    assert rows == sorted(read_manifest(expected).to_pylist(), key=lambda r: r["key"])
+    assert read_records(actual) == read_records(expected)
+    return samples

@@ -1,0 +1,134 @@
+"""Runs that read their inputs from and write their output to s3:// (a local moto_server), through Beam's
+FileSystems: the same output as a local run, nothing ever visible half-written, and a killed run resumed on
+the bucket without losing or duplicating a sample."""
+
+import json
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from tests.run_outputs import assert_same_run_output
+from videogcg import storage
+from videogcg.pipeline.beam_pipeline import LOCAL_RUNNER, run_pipeline
+from videogcg.pipeline.run_report import STATS_FILE
+from videogcg.pipeline.settings import PipelineConfig
+from videogcg.pipeline.source_registry import SourceSpec
+from videogcg.shards import read_manifest
+
+IGNORED = ("created_at", "uri")  # when a sample was made, and where its video was (the bucket, or the local copy)
+
+
+@pytest.fixture(scope="module")
+def config(tmp_path_factory):
+    cache = tmp_path_factory.mktemp("models")
+    return PipelineConfig.load(overrides=[f"models.cache_dir={cache}", "sampling.num_frames=4", "output.videos_per_shard=1"])
+
+
+@pytest.fixture
+def s3(s3_server):
+    s3_server.use()
+    return s3_server
+
+
+def test_object_paths_list_and_read_like_local_paths(s3, sources):
+    local = sources["masks_expressions"]
+    remote = storage.path(s3.upload(local, "paths"))
+    assert remote.is_dir() and not remote.is_file() and not (remote / "nothing").exists()
+    assert [p.name for p in remote.iterdir()] == sorted(p.name for p in local.iterdir())
+    assert [p.name for p in remote.rglob("*.mp4")] == sorted(p.name for p in local.rglob("*.mp4"))
+    video = remote / "videos" / "synth0000.mp4"
+    assert video.is_file() and video.parent.name == "videos" and video.stem == "synth0000"
+    assert video.with_suffix(".json") == remote / "videos" / "synth0000.json"
+    assert video.relative_to(remote).as_posix() == "videos/synth0000.mp4"
+    assert video.read_bytes() == (local / "videos" / "synth0000.mp4").read_bytes()
+    assert json.loads((remote / "meta_expressions.json").read_text()) == json.loads((local / "meta_expressions.json").read_text())
+    with pytest.raises(ValueError, match="reading only"):
+        video.open("w")
+
+
+def test_a_published_file_is_never_visible_under_its_final_name_half_written(s3, tmp_path, monkeypatch):
+    """The object store has no atomic rename: the file goes up under a temporary name and is renamed (copy +
+    delete) when complete. Just before that rename, the final name does not exist yet."""
+    final = f"s3://{s3.bucket}/publish/shard-000000.tar"
+    seen = []
+    commit = storage._commit
+
+    def observe(temporary, path):
+        seen.append((storage.exists(path), storage.exists(temporary), storage.read_bytes(temporary)))
+        commit(temporary, path)
+
+    monkeypatch.setattr(storage, "_commit", observe)
+    local = tmp_path / "shard.tar"
+    local.write_bytes(b"x" * 100_000)
+    storage.publish_file(local, final)
+    storage.publish_bytes(final, b"second version")  # a rerun replaces it the same way
+    assert seen[0] == (False, True, b"x" * 100_000) and seen[1][:2] == (True, True)
+    assert storage.read_bytes(final) == b"second version" and not local.exists()
+    assert s3.keys("publish/") == ["publish/shard-000000.tar"]
+
+
+def test_a_run_from_s3_to_s3_writes_what_a_local_run_writes(s3, sources, config, tmp_path):
+    """The MeViS-form inputs (mp4 videos, JSON annotations) uploaded to the bucket, the output written there."""
+    source = s3.upload(sources["masks_expressions"], "inputs/mevis")
+    output = f"s3://{s3.bucket}/runs/mevis"
+    local = run_pipeline(SourceSpec("mevis", str(sources["masks_expressions"])), tmp_path / "local", config)
+    remote = run_pipeline(SourceSpec("mevis", source, name="masks_expressions"), output, config, LOCAL_RUNNER + s3.beam_args)
+    assert remote["failed"] == 0 and remote["samples"] == local["samples"] == 4
+    assert remote["shards"] == local["shards"] == [f"shard-{i:06d}.tar" for i in range(4)]
+    samples = assert_same_run_output(output, tmp_path / "local", ignore=IGNORED)
+    assert all(s.video.uri.startswith(f"{source}/videos/") for s in samples.values())
+    written = s3.keys("runs/mevis/")
+    assert not [k for k in written if k.endswith(storage.PARTIAL_SUFFIX)]
+    expected = {f"runs/mevis/shard-{i:06d}.{ext}" for i in range(4) for ext in ("tar", "parquet")}  # no dead letters, no records
+    assert set(written) == expected | {f"runs/mevis/{STATS_FILE}"}
+    assert json.loads(storage.read_text(f"{output}/{STATS_FILE}"))["samples"] == 4
+
+
+def test_frame_folders_in_the_bucket(s3, config, tmp_path):
+    """YouTube-VIS layout: JPEG frame folders (one nested, BURST-style) and a JSON file, all in the bucket."""
+    from tests.pipeline import test_source_ytvis
+
+    dataset = test_source_ytvis.build(tmp_path / "ytvis")
+    inputs = s3.upload(tmp_path / "ytvis", "inputs/ytvis")
+    annotations = f"{inputs}/{dataset.annotation_file.relative_to(tmp_path / 'ytvis').as_posix()}"
+    frames = f"{inputs}/{dataset.frames_root.relative_to(tmp_path / 'ytvis').as_posix()}"
+    output = f"s3://{s3.bucket}/runs/ytvis"
+    run_pipeline(SourceSpec("ytvis", str(dataset.annotation_file), media=str(dataset.frames_root)), tmp_path / "local", config)
+    remote = run_pipeline(SourceSpec("ytvis", annotations, media=frames), output, config, LOCAL_RUNNER + s3.beam_args)
+    assert remote["failed"] == 0 and remote["samples"] + remote["routes"]["drop"] == 3
+    assert_same_run_output(output, tmp_path / "local", ignore=IGNORED)
+
+
+def test_a_killed_run_resumes_on_the_bucket_without_losing_or_duplicating(s3, sources, config, tmp_path):
+    """SIGKILL `videogcg run` mid-way, leave a half-uploaded shard behind as a kill during the upload would,
+    rerun the same command: the same samples as an uninterrupted run, once each, and no temporary objects."""
+    source = s3.upload(sources["boxes_captions"], "inputs/boxes")
+    clean = tmp_path / "clean"
+    run_pipeline(SourceSpec("boxes_captions", str(sources["boxes_captions"]), name="boxes"), clean, config)
+    s3.use()
+
+    output = f"s3://{s3.bucket}/runs/killed"
+    command = [
+        sys.executable, "-m", "videogcg.cli", "run", "--format", "boxes_captions", "--input", source, "--output", output,
+        f"models.cache_dir={config.models.cache_dir}", "sampling.num_frames=4", "output.videos_per_shard=1", *s3.beam_args,
+    ]  # fmt: skip
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(3)  # imports and model loading take longer than this: the kill lands mid-run
+    assert process.poll() is None, "the run finished before it could be killed; nothing was tested"
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    finished = read_manifest(output)["shard"].to_pylist()
+    assert len(set(finished)) < 4
+    unfinished = next(f"shard-{i:06d}.tar" for i in range(4) if f"shard-{i:06d}.tar" not in finished)
+    storage.publish_bytes(f"{output}/{unfinished}{storage.PARTIAL_SUFFIX}", b"half a tar")
+    storage.publish_bytes(f"{output}/{unfinished[:-4]}.parquet", b"a manifest whose tar never landed")
+
+    result = subprocess.run(command, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    keys = read_manifest(output)["key"].to_pylist()
+    assert sorted(keys) == sorted(read_manifest(clean)["key"].to_pylist()) and len(keys) == len(set(keys))
+    assert_same_run_output(output, clean, ignore=IGNORED)
+    assert not [k for k in s3.keys("runs/killed/") if k.endswith(storage.PARTIAL_SUFFIX)]
