@@ -56,32 +56,44 @@ def run(
     Extra arguments: `key=value` config overrides (e.g. sampling.num_frames=4) and Beam pipeline options
     (e.g. --runner=DataflowRunner --project=...); without --runner, Beam's local in-memory runner.
     """
-    from videogcg.pipeline.beam_pipeline import LOCAL_RUNNER, run_pipeline
+    from videogcg.pipeline.beam_pipeline import run_pipeline
     from videogcg.pipeline.settings import ConfigError, PipelineConfig
     from videogcg.pipeline.source_registry import SourceSpec
 
-    overrides = [a for a in ctx.args if not a.startswith("-")]
-    beam_args = [a for a in ctx.args if a.startswith("-")]
-    if not any(a.startswith("--runner") for a in beam_args):
-        beam_args = LOCAL_RUNNER + beam_args
+    overrides, beam_args = split_extra_args(ctx.args)
     try:
         settings = PipelineConfig.load(config, overrides)
     except ConfigError as error:
         raise typer.BadParameter(str(error), param_hint="config") from None
-    with _spinner(f"annotating {input_path}"):
+    with spinner(f"annotating {input_path}"):
         summary = run_pipeline(SourceSpec(source_format, input_path, source_name, media), output, settings, beam_args)
+    echo_run_summary(summary, output)
+
+
+def split_extra_args(args: list[str]) -> tuple[list[str], list[str]]:
+    """A command's extra arguments: `key=value` config overrides, and Beam options (the local runner unless named)."""
+    from videogcg.pipeline.beam_pipeline import LOCAL_RUNNER
+
+    overrides = [a for a in args if not a.startswith("-")]
+    beam_args = [a for a in args if a.startswith("-")]
+    if not any(a.startswith("--runner") for a in beam_args):
+        beam_args = LOCAL_RUNNER + beam_args
+    return overrides, beam_args
+
+
+def echo_run_summary(summary: dict, output: str, indent: str = "") -> None:
     routes = summary["routes"]
     typer.echo(
-        f"{summary['videos']} videos ({summary['videos_processed_this_run']} this run): {summary['samples']} samples in "
+        f"{indent}{summary['videos']} videos ({summary['videos_processed_this_run']} this run): {summary['samples']} samples in "
         f"{len(summary['shards'])} shards (accept {routes['accept']}, review {routes['review']}, dropped {routes['drop']}); "
         f"{summary['failed']} failed"
     )
     for reason, count in summary["failures_by_reason"].items():
-        typer.echo(f"  failed at {reason}: {count} (details in {output}/shard-*.records.jsonl)")
+        typer.echo(f"{indent}  failed at {reason}: {count} (details in {output}/shard-*.records.jsonl)")
 
 
 @contextmanager
-def _spinner(description: str):
+def spinner(description: str):
     """A progress line that ticks while Beam runs (its own progress is per-bundle and silent in-process)."""
     stop = threading.Event()
 
@@ -388,7 +400,7 @@ def predict(
     from videogcg.model.inference import write_predictions
 
     try:
-        with _spinner(f"answering {input_path}"):
+        with spinner(f"answering {input_path}"):
             written = write_predictions(model, _dataset_dir(input_path), output, max_new_tokens, device)
     except FileNotFoundError as error:
         raise typer.BadParameter(str(error), param_hint="--model") from None
@@ -419,6 +431,8 @@ def evaluate_command(
     for name, value in result.items():
         typer.echo(f"{name:<20}{'n/a' if value is None else (f'{value:.4f}' if isinstance(value, float) else value)}")
 
+
+from videogcg import cli_recipes  # noqa: E402, F401 - registers `build` and `plan` on `app`
 
 if __name__ == "__main__":
     app()

@@ -2,27 +2,61 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
 from videogcg import storage
-from videogcg.pipeline.sources import Source
+from videogcg.pipeline.sources import Source, SourceError
 
 
 @dataclass(frozen=True)
 class SourceSpec:
     """`path`: the dataset folder or annotation file; `media`: where frames or videos are, for formats that keep
-    them apart from the annotations (default: beside the annotation file)."""
+    them apart from the annotations (default: beside the annotation file); `vidor_annotations`: VidSTG's box
+    trajectories (VidOR's annotation folder), where its file lacks them; `ids` (+ `ids_key`): a JSON file listing
+    the videos to take (a list, or a mapping whose `ids_key` holds one), for sources whose splits share a file."""
 
     format: str
     path: str
     name: str | None = None
     media: str | None = None
+    vidor_annotations: str | None = None
+    ids: str | None = None
+    ids_key: str | None = None
 
     def open(self) -> Source:
         if self.format not in FORMATS:
             raise ValueError(f"unknown source format {self.format!r}; known: {sorted(FORMATS)}")
-        return FORMATS[self.format](self)
+        source = FORMATS[self.format](self)
+        return ListedVideos(source, self._listed_ids()) if self.ids else source
+
+    def _listed_ids(self) -> frozenset[str]:
+        try:
+            listed = json.loads(storage.read_text(self.ids))
+        except (OSError, ValueError) as error:
+            raise SourceError(self.ids, "<root>", f"cannot be read as JSON ({error})") from None
+        if self.ids_key is not None:
+            if not isinstance(listed, dict) or self.ids_key not in listed:
+                raise SourceError(self.ids, self.ids_key, "missing")
+            listed = listed[self.ids_key]
+        if not isinstance(listed, list) or not all(isinstance(i, str) for i in listed):
+            raise SourceError(self.ids, self.ids_key or "<root>", "must be a list of video ids")
+        return frozenset(listed)
+
+
+class ListedVideos:
+    """A source limited to listed videos. A listed id also takes the clips cut from that video, whose ids are
+    ``<video id>____<n>`` (ActivityNet-Entities segments, VidSTG records)."""
+
+    def __init__(self, source: Source, listed: frozenset[str]):
+        self.source, self.name, self.listed = source, source.name, listed
+
+    def video_ids(self) -> list[str]:
+        return [v for v in self.source.video_ids() if v in self.listed or v.split("____")[0] in self.listed]
+
+    def load(self, video_id: str):
+        return self.source.load(video_id)
 
 
 def _name(spec: SourceSpec, default: str) -> str:
@@ -68,7 +102,7 @@ def _refytvos(spec: SourceSpec) -> Source:
 def _vidstg(spec: SourceSpec) -> Source:
     from videogcg.pipeline.sources.vidstg import VidSTGSource
 
-    return VidSTGSource(spec.path, _media(spec, "videos"), name=_name(spec, "vidstg"))
+    return VidSTGSource(spec.path, _media(spec, "videos"), name=_name(spec, "vidstg"), vidor_annotations=spec.vidor_annotations)
 
 
 def _hcstvg(spec: SourceSpec) -> Source:
