@@ -50,3 +50,49 @@ def build(
         result = run_recipe(runs, output, beam_args, on_done=done)
     totals = result["totals"]
     typer.echo(f"{totals['videos']} videos, {totals['samples']} samples, {totals['failed']} failed; see {output}/{RECIPE_STATS_FILE}")
+
+
+@app.command()
+def plan(
+    config: Optional[Path] = typer.Option(None, "--config", "-c", help="Pipeline config (with --input), or the recipe's base."),
+    input_path: Optional[str] = typer.Option(None, "--input", "-i", help="One source, as `run --input` takes it."),
+    source_format: str = typer.Option("mevis", "--format", "-f", help="Its format, as for `run`."),
+    media: Optional[str] = typer.Option(None, help="Its frames or videos folder, as for `run`."),
+    recipe: Optional[Path] = typer.Option(None, "--recipe", "-r", help="A recipe instead of one source (with --data)."),
+    data: Optional[str] = typer.Option(None, "--data", "-d", help="The recipe's data root."),
+    device: str = typer.Option("cpu", help="Worker accelerator: cpu, a100 or h100 (a --costs file may name others)."),
+    workers: int = typer.Option(1, min=1, help="Number of workers."),
+    accelerators: int = typer.Option(1, min=1, help="Accelerators per worker."),
+    cores: int = typer.Option(8, min=1, help="CPU cores per worker (decoding, encoding)."),
+    raw_objects: int = typer.Option(3, min=0, help="Objects assumed per raw video (its phrases are not known before captioning)."),
+    sample: Optional[int] = typer.Option(None, min=1, help="Count this many videos per source, spread evenly, standing for all."),
+    costs: Optional[Path] = typer.Option(
+        None, help="A cost table YAML (videogcg.pipeline.stage_costs's shape) instead of the built-in one."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of tables."),
+) -> None:
+    """Estimate a run before it runs: videos and sampled frames per source (from annotation files and container
+    headers, nothing decoded), accelerator-seconds per stage, output bytes and wall time on N workers."""
+    import json
+
+    from videogcg.pipeline.plan import Workers, count_source, format_plan, make_plan
+    from videogcg.pipeline.settings import ConfigError, PipelineConfig
+    from videogcg.pipeline.source_registry import SourceSpec
+    from videogcg.pipeline.stage_costs import DEFAULT_COSTS, load_costs
+
+    if (recipe is None) == (input_path is None):
+        raise typer.BadParameter("give either --input (one source) or --recipe with --data", param_hint="--input / --recipe")
+    try:
+        table = load_costs(costs) if costs else DEFAULT_COSTS
+        if recipe is not None:
+            if data is None:
+                raise typer.BadParameter("--recipe needs --data", param_hint="--data")
+            sources = [(r.label, r.spec, r.config) for r in _split_runs(recipe, data, "plan", config, [], [])]
+        else:
+            sources = [(input_path, SourceSpec(source_format, input_path, media=media), PipelineConfig.load(config))]
+        with spinner("counting"):
+            counts = [count_source(label, spec, settings, raw_objects, sample) for label, spec, settings in sources]
+        result = make_plan(counts, Workers(device, workers, accelerators, cores), table, raw_objects)
+    except ConfigError as error:
+        raise typer.BadParameter(str(error)) from None
+    typer.echo(json.dumps(result.as_dict(), indent=2, default=str) if as_json else format_plan(result))

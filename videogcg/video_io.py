@@ -129,6 +129,28 @@ def _name(source: str | Path | bytes, name: str | None) -> str:
     return name or (str(source) if isinstance(source, (str, Path)) else "<video bytes>")
 
 
+def container_info(source: Path | ObjectPath) -> VideoInfo:
+    """A video's frame count, rate and size from its container header (or a frame folder's listing and first
+    image header), without decoding a frame."""
+    folder = _folder(source)
+    if folder is not None:
+        files = frame_files(folder)
+        with open_image(files[0]) as image:
+            width, height = image.size
+        return VideoInfo(fps=FRAME_FOLDER_FPS, num_frames=len(files), width=width, height=height)
+    data, name = _in_memory(source, str(source))
+    try:
+        with av.open(io.BytesIO(data) if isinstance(data, bytes) else str(data)) as container:
+            stream = container.streams.video[0]
+            fps = float(stream.average_rate or stream.guessed_rate or 0)
+            frames = stream.frames
+            if not frames and stream.duration:  # containers without a frame count (some webm, mkv): from the duration
+                frames = round(float(stream.duration * stream.time_base) * fps)
+            return VideoInfo(fps=fps, num_frames=int(frames), width=stream.codec_context.width, height=stream.codec_context.height)
+    except (av.FFmpegError, IndexError) as error:
+        raise VideoReadError(name, f"no readable video stream ({error})") from None
+
+
 def probe(source: VideoSource, name: str | None = None) -> VideoInfo:
     folder = _folder(source)
     if folder is not None:

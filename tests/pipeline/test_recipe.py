@@ -8,6 +8,7 @@ from typer.testing import CliRunner
 
 from tests.pipeline.recipe_data import EXPECTED_VIDEOS, write_videoglamm_data
 from videogcg.cli import app
+from videogcg.pipeline.plan import count_source
 from videogcg.pipeline.recipe import RECIPE_STATS_FILE, run_recipe, split_runs
 from videogcg.pipeline.run_report import read_records
 from videogcg.pipeline.settings import ConfigError
@@ -82,6 +83,17 @@ def test_the_recipe_makes_every_split_of_every_source(data, tiny, tmp_path):
     assert all(indices == tuple(range(16)) for indices in frames["mevis/train"].values())  # every frame
     assert sorted(frames["mevis/train"]) == ["mv_a", "mv_b"] and sorted(frames["mevis/valid_u"]) == ["mv_c"]
     assert {s.meta["source_kind"] for s in iter_dataset(tmp_path / "video_gcg" / "test", decode=False)} == {"masks"}
+
+    # what `plan` counts from the same files without decoding is what the runs sampled
+    counts = {c.label: c for c in (count_source(r.label, r.spec, r.config) for r in runs)}
+    compared = []
+    for label, by_video in frames.items():
+        assert counts[label].videos == EXPECTED_VIDEOS[label]
+        dropped = {r["video_id"] for r in read_records(tmp_path / label) if r["kind"] == "dropped"}
+        if not dropped:
+            assert counts[label].total("sampled") == sum(len(indices) for indices in by_video.values()), label
+            compared.append(label)
+    assert {"video_gcg/test", "mevis/train", "mevis/valid_u", "ref_youtube_vos/train"} <= set(compared)  # source masks: none dropped
 
 
 def test_build_command_runs_a_chosen_split_and_skips_it_when_rerun(data, tiny, tmp_path):
