@@ -238,6 +238,9 @@ def test_raw_videos_run_every_model_stage(sources, config, tmp_path):
     summary = run_pipeline(SourceSpec("folder", str(sources["raw"] / "videos")), tmp_path, loose)
     assert summary["failed"] == 0 and summary["samples"] + summary["routes"]["drop"] == 4
     assert {"annotate_raw", "sample_frames", "verify"} <= set(summary["stage_seconds"])
+    # per-frame model time, as a distribution the runner's UI shows: 6 frames per clip, so per frame <= per video / 6
+    assert {"annotate_raw", "sample_frames"} <= set(summary["frame_ms"])
+    assert 0 < summary["frame_ms"]["annotate_raw"] <= 1000 * summary["stage_seconds"]["annotate_raw"] / 4 / 6 * 1.01 + 1
     samples = list(iter_dataset(tmp_path, decode=False))
     for sample in samples:
         assert sample.meta["source_kind"] == "raw"
@@ -269,3 +272,26 @@ def test_model_stage_carries_the_configured_resource_hints(sources, config, tmp_
     assert hints["LoadAndProcess"]["beam:resources:accelerator:v1"] == b"type:nvidia-l4;count:1"
     assert hints["LoadAndProcess"]["beam:resources:min_ram_bytes:v1"] == str(16 * 10**9).encode()
     assert not {k for k in hints["WriteShard"] if "accelerator" in k}
+
+
+def test_dofn_copies_in_one_process_share_one_set_of_models(sources, config):
+    """Beam runs a DoFn instance per thread; their models come from one pool per process (and config), built once."""
+    from apache_beam.internal import pickler
+
+    from videogcg.pipeline.beam_pipeline import LoadAndProcess
+
+    dofn = LoadAndProcess(SourceSpec("mevis", str(sources["masks_expressions"])), config, 2)
+    first, second = (pickler.loads(pickler.dumps(dofn)) for _ in range(2))  # as the runner ships it to each thread
+    first.setup()
+    second.setup()
+    assert first.processor.annotators is second.processor.annotators
+    built = []
+    for copy in (first, second):
+        copy.processor.annotators.get("captioner", lambda: built.append(1) or object())
+    assert built == [1]
+    other = LoadAndProcess(
+        dofn.source_spec, config.model_copy(update={"models": config.models.model_copy(update={"max_new_tokens": 7})}), 2
+    )
+    other.models = first.models
+    other.setup()
+    assert other.processor.annotators is not first.processor.annotators  # another model config, other models

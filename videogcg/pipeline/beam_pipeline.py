@@ -20,9 +20,10 @@ from pathlib import Path
 import apache_beam as beam
 from apache_beam.metrics import Metrics
 from apache_beam.options.pipeline_options import PipelineOptions
+from apache_beam.utils import shared
 
 from videogcg import storage
-from videogcg.pipeline.processor import VideoProcessor
+from videogcg.pipeline.processor import AnnotatorPool, VideoProcessor
 from videogcg.pipeline.run_report import shard_records_path, summarize_run
 from videogcg.pipeline.settings import PipelineConfig
 from videogcg.pipeline.source_registry import SourceSpec
@@ -42,16 +43,22 @@ def shard_of(video_id: str, num_shards: int) -> int:
 class LoadAndProcess(beam.DoFn):
     """A video id in, (shard, item) pairs out: ("sample", json, mp4, route, confidence, key), ("dropped", record) or ("failure", record)."""
 
-    def __init__(self, source: SourceSpec, config: PipelineConfig, num_shards: int):
+    def __init__(self, source: SourceSpec, config: PipelineConfig, num_shards: int, models: shared.Shared | None = None):
+        """`models`: the handle through which the DoFn instances of one worker process share their models."""
         self.source_spec, self.config, self.num_shards = source, config, num_shards
+        self.models = models or shared.Shared()
 
     def setup(self):
         self.source = self.source_spec.open()
-        self.processor = VideoProcessor(self.config, on_stage_time=self._stage_time)
+        pool = self.models.acquire(AnnotatorPool, tag=self.config.models.model_dump_json())
+        self.processor = VideoProcessor(self.config, on_stage_time=self._stage_time, annotators=pool)
         self.videos = Metrics.counter(NAMESPACE, "videos")
 
-    def _stage_time(self, stage: str, seconds: float) -> None:
+    def _stage_time(self, stage: str, seconds: float, frames: int) -> None:
+        """Per stage, distributions of milliseconds per video and per frame (the runner's UI shows both)."""
         Metrics.distribution(NAMESPACE, f"ms_{stage}").update(int(seconds * 1000))
+        if frames:
+            Metrics.distribution(NAMESPACE, f"frame_ms_{stage}").update(int(seconds * 1000 / frames))
 
     def process(self, video_id: str):
         shard = shard_of(video_id, self.num_shards)
@@ -175,7 +182,7 @@ def run_pipeline(source: SourceSpec, output: str | Path, config: PipelineConfig,
 def _metrics(result) -> dict:
     query = result.metrics().query()
     counters = {c.key.metric.name: c.committed for c in query["counters"]}
-    stages = {
-        d.key.metric.name[3:]: round(d.committed.sum / 1000, 3) for d in query["distributions"] if d.key.metric.name.startswith("ms_")
-    }
-    return {"counters": counters, "stage_seconds": stages}
+    distributions = {d.key.metric.name: d.committed for d in query["distributions"]}
+    stages = {name[3:]: round(d.sum / 1000, 3) for name, d in distributions.items() if name.startswith("ms_")}
+    per_frame = {name[9:]: round(d.mean, 1) for name, d in distributions.items() if name.startswith("frame_ms_") and d.count}
+    return {"counters": counters, "stage_seconds": stages, "frame_ms": per_frame}

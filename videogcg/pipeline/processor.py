@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import threading
 import time
 from collections.abc import Callable
 from contextlib import contextmanager
@@ -68,14 +69,31 @@ class ClipFrames:
     frames: np.ndarray
 
 
+class AnnotatorPool:
+    """Annotators built on first use, shareable by the processors of one worker process (one per Beam thread), so
+    that each model is loaded once per process rather than once per DoFn instance."""
+
+    def __init__(self):
+        self._built: dict = {}
+        self._lock = threading.Lock()
+
+    def get(self, name: str, build: Callable[[], object]):
+        with self._lock:  # a second thread waits for the first one's load instead of loading its own copy
+            if name not in self._built:
+                self._built[name] = build()
+            return self._built[name]
+
+
 @dataclass
 class VideoProcessor:
-    """`stage` names the step in progress (for failure records); `on_stage_time(stage, seconds)` is told each step's time."""
+    """`stage` names the step in progress (for failure records); `on_stage_time(stage, seconds, frames)` is told each
+    step's time and the number of frames of the clip in progress (0 before they are sampled)."""
 
     config: PipelineConfig
-    on_stage_time: Callable[[str, float], None] | None = None
+    on_stage_time: Callable[[str, float, int], None] | None = None
+    frames_in_clip: int = 0
     stage: str = "start"
-    _annotators: dict = field(default_factory=dict, init=False, repr=False)
+    annotators: AnnotatorPool = field(default_factory=lambda: AnnotatorPool(), repr=False)
 
     @contextmanager
     def _timed(self, stage: str):
@@ -83,11 +101,13 @@ class VideoProcessor:
         start = time.perf_counter()
         yield
         if self.on_stage_time is not None:
-            self.on_stage_time(stage, time.perf_counter() - start)
+            self.on_stage_time(stage, time.perf_counter() - start, self.frames_in_clip)
 
     def process(self, video: SourceVideo) -> list[ProcessedSample]:
+        self.frames_in_clip = 0
         with self._timed("sample_frames"):
             clip = self.sample_frames(video)
+            self.frames_in_clip = len(clip.clip.frame_indices)
         kind = video.kind
         compose = {
             SourceKind.MASKS_EXPRESSIONS: self._from_expressions,
@@ -292,9 +312,7 @@ class VideoProcessor:
         )
 
     def _annotator(self, name: str, build):
-        if name not in self._annotators:
-            self._annotators[name] = build()
-        return self._annotators[name]
+        return self.annotators.get(name, build)
 
     def _common(self) -> dict:
         m = self.config.models

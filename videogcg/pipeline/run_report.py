@@ -70,6 +70,7 @@ def summarize_run(output: str | Path, videos: int, processed: int, metrics: dict
         "failures_by_reason": failures_by_reason(records),
         "shards": [p.name for p in list_shards(output)],
         "stage_seconds": metrics.get("stage_seconds", {}),
+        "frame_ms": metrics.get("frame_ms", {}),  # mean milliseconds per sampled frame, per stage
         "counters": metrics.get("counters", {}),  # the Beam counters a cluster runner's UI shows while the job runs
         "wall_seconds": round(seconds, 3),
         "models": models,
