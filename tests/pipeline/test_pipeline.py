@@ -9,6 +9,7 @@ import time
 
 import numpy as np
 import pytest
+from apache_beam.utils import shared
 
 from videogcg.pipeline.beam_pipeline import run_pipeline, shard_of
 from videogcg.pipeline.run_report import read_failures, read_records
@@ -253,8 +254,8 @@ def test_raw_videos_run_every_model_stage(sources, config, tmp_path):
     assert any(s.objects for s in samples), "with zero thresholds some phrase should be grounded and tracked"
 
 
-def test_model_stage_carries_the_configured_resource_hints(sources, config, tmp_path):
-    """What Dataflow reads to put the model stage on GPU workers; writing stays on plain workers."""
+def test_only_the_model_stage_carries_the_configured_resource_hints(sources, config, tmp_path):
+    """What Dataflow reads to put the model stage on GPU workers; decoding, composing and writing stay on plain ones."""
     import apache_beam as beam
 
     from videogcg.pipeline.beam_pipeline import build_pipeline
@@ -267,20 +268,43 @@ def test_model_stage_carries_the_configured_resource_hints(sources, config, tmp_
     proto = pipeline.to_runner_api()
     hints = {}
     for transform in proto.components.transforms.values():
-        if transform.unique_name in ("LoadAndProcess", "WriteShard") and transform.environment_id:
+        if transform.unique_name in ("Decode", "Annotate", "Compose", "WriteShard") and transform.environment_id:
             hints[transform.unique_name] = dict(proto.components.environments[transform.environment_id].resource_hints)
-    assert hints["LoadAndProcess"]["beam:resources:accelerator:v1"] == b"type:nvidia-l4;count:1"
-    assert hints["LoadAndProcess"]["beam:resources:min_ram_bytes:v1"] == str(16 * 10**9).encode()
-    assert not {k for k in hints["WriteShard"] if "accelerator" in k}
+    assert hints["Annotate"]["beam:resources:accelerator:v1"] == b"type:nvidia-l4;count:1"
+    assert hints["Annotate"]["beam:resources:min_ram_bytes:v1"] == str(16 * 10**9).encode()
+    for stage in ("Decode", "Compose", "WriteShard"):
+        assert not {k for k in hints[stage] if "accelerator" in k}, stage
 
 
-def test_dofn_copies_in_one_process_share_one_set_of_models(sources, config):
+def test_the_three_steps_of_a_video_can_run_in_separate_processes(sources, config):
+    """Decode, annotate and compose pass (video id, state) between them, pickled as a runner ships them between
+    workers; a failure in one step reaches the writer as a dead letter through the others."""
+    from apache_beam.internal import pickler
+
+    from videogcg.pipeline.beam_pipeline import AnnotateVideos, ComposeSamples, DecodeVideos
+
+    steps = [DecodeVideos(SourceSpec("mevis", str(sources["masks_expressions"])), config), AnnotateVideos(config, shared.Shared())]
+    steps.append(ComposeSamples(config, 2))
+    for step in steps:
+        step.setup()
+    [decoded] = list(steps[0].process("synth0001"))
+    [annotated] = list(steps[1].process(pickler.loads(pickler.dumps(decoded))))
+    items = list(steps[2].process(pickler.loads(pickler.dumps(annotated))))
+    assert decoded[1][0] == "decoded" and decoded[1][2].frames.shape == (6, 120, 160, 3)
+    assert annotated[1][0] == "annotated" and len(annotated[1][3].objects) == 3
+    assert [shard for shard, _ in items] == [shard_of("synth0001", 2)] and items[0][1][0] in ("sample", "dropped")
+    [missing] = list(steps[0].process("no-such-video"))
+    passed = list(steps[2].process(next(iter(steps[1].process(missing)))))
+    assert passed == [(shard_of("no-such-video", 2), missing[1])] and missing[1][1]["stage"] == "read_source"
+
+
+def test_dofn_copies_in_one_process_share_one_set_of_models(config):
     """Beam runs a DoFn instance per thread; their models come from one pool per process (and config), built once."""
     from apache_beam.internal import pickler
 
-    from videogcg.pipeline.beam_pipeline import LoadAndProcess
+    from videogcg.pipeline.beam_pipeline import AnnotateVideos
 
-    dofn = LoadAndProcess(SourceSpec("mevis", str(sources["masks_expressions"])), config, 2)
+    dofn = AnnotateVideos(config, shared.Shared())
     first, second = (pickler.loads(pickler.dumps(dofn)) for _ in range(2))  # as the runner ships it to each thread
     first.setup()
     second.setup()
@@ -289,9 +313,6 @@ def test_dofn_copies_in_one_process_share_one_set_of_models(sources, config):
     for copy in (first, second):
         copy.processor.annotators.get("captioner", lambda: built.append(1) or object())
     assert built == [1]
-    other = LoadAndProcess(
-        dofn.source_spec, config.model_copy(update={"models": config.models.model_copy(update={"max_new_tokens": 7})}), 2
-    )
-    other.models = first.models
+    other = AnnotateVideos(config.model_copy(update={"models": config.models.model_copy(update={"max_new_tokens": 7})}), first.models)
     other.setup()
     assert other.processor.annotators is not first.processor.annotators  # another model config, other models

@@ -1,11 +1,13 @@
 """The annotation pipeline as Beam transforms; the work itself is `VideoProcessor`'s.
 
-    video ids ─► LoadAndProcess (per worker: source + models, set up once) ─► (shard, item) ─► GroupByKey ─► WriteShard
+    video ids ─► Decode (CPU) ─► Annotate (models; accelerator hints) ─► Compose (CPU) ─► (shard, item) ─► GroupByKey ─► WriteShard
 
 Each video belongs to one shard, by a hash of its id, so a shard's samples, dropped samples and failures are
 written together and its tar's rename commits all of them. A rerun skips the videos of finished shards:
 after an interruption (even ``kill -9``) the same command finishes the work without duplicating or losing a
-sample. Frames stay on the worker that decoded them; only encoded clips travel to the writer.
+sample. Locally (and wherever a runner fuses the three steps) frames stay on the worker that decoded them; where
+the runner places the model stage on other workers, the sampled frames travel to it as arrays, and only encoded
+clips travel to the writer.
 """
 
 from __future__ import annotations
@@ -40,19 +42,19 @@ def shard_of(video_id: str, num_shards: int) -> int:
     return int(hashlib.sha1(video_id.encode()).hexdigest()[:12], 16) % num_shards
 
 
-class LoadAndProcess(beam.DoFn):
-    """A video id in, (shard, item) pairs out: ("sample", json, mp4, route, confidence, key), ("dropped", record) or ("failure", record)."""
+class VideoStep(beam.DoFn):
+    """One step of a video's processing (decode, annotate, compose), each a stage a runner may place on its own
+    workers. Between steps an element is ``(video_id, state)``; a step that fails turns the state into
+    ``("failure", record)``, which the later steps pass on untouched to the shard writer (a dead letter)."""
 
-    def __init__(self, source: SourceSpec, config: PipelineConfig, num_shards: int, models: shared.Shared | None = None):
-        """`models`: the handle through which the DoFn instances of one worker process share their models."""
-        self.source_spec, self.config, self.num_shards = source, config, num_shards
-        self.models = models or shared.Shared()
+    def __init__(self, config: PipelineConfig):
+        self.config = config
 
     def setup(self):
-        self.source = self.source_spec.open()
-        pool = self.models.acquire(AnnotatorPool, tag=self.config.models.model_dump_json())
-        self.processor = VideoProcessor(self.config, on_stage_time=self._stage_time, annotators=pool)
-        self.videos = Metrics.counter(NAMESPACE, "videos")
+        self.processor = VideoProcessor(self.config, on_stage_time=self._stage_time, annotators=self._annotators())
+
+    def _annotators(self) -> AnnotatorPool:
+        return AnnotatorPool()  # decoding and composing load no model
 
     def _stage_time(self, stage: str, seconds: float, frames: int) -> None:
         """Per stage, distributions of milliseconds per video and per frame (the runner's UI shows both)."""
@@ -60,31 +62,93 @@ class LoadAndProcess(beam.DoFn):
         if frames:
             Metrics.distribution(NAMESPACE, f"frame_ms_{stage}").update(int(seconds * 1000 / frames))
 
+    def _failure(self, source: str, video_id: str, error: Exception) -> tuple:
+        stage = self.processor.stage
+        logger.warning("%s %s failed at %s: %s", source, video_id, stage, error, exc_info=True)
+        Metrics.counter(NAMESPACE, f"failed_{stage}").inc()
+        Metrics.counter(NAMESPACE, f"failed_{stage}_{type(error).__name__}").inc()  # by reason, in the runner's UI
+        record = {"source": source, "video_id": video_id, "stage": stage, "error": type(error).__name__, "message": str(error)}
+        return ("failure", record)
+
+    def process(self, element):
+        video_id, state = element
+        if state[0] == "failure":
+            yield element
+            return
+        try:
+            result = self.step(*state[1:])
+        except Exception as error:  # noqa: BLE001 - a failing video is data (dead letter), never the end of the run
+            result = self._failure(state[1].source, video_id, error)
+        yield video_id, result
+
+    def step(self, *state) -> tuple:
+        raise NotImplementedError
+
+
+class DecodeVideos(VideoStep):
+    """A video id in: its source record and sampled frames out (CPU work)."""
+
+    def __init__(self, source: SourceSpec, config: PipelineConfig):
+        super().__init__(config)
+        self.source_spec = source
+
+    def setup(self):
+        super().setup()
+        self.source = self.source_spec.open()
+        self.videos = Metrics.counter(NAMESPACE, "videos")
+
     def process(self, video_id: str):
-        shard = shard_of(video_id, self.num_shards)
         self.videos.inc()
         self.processor.stage = "read_source"
         try:
             video = self.source.load(video_id)
-            processed = self.processor.process(video)
-            self.processor.stage = "encode"
-            items = []
-            for result in processed:
-                route = result.verdict.route.value
-                Metrics.counter(NAMESPACE, f"route_{route}").inc()
-                if route == "drop":
-                    items.append(("dropped", {"key": result.sample.key, "video_id": video_id, "reasons": list(result.verdict.reasons)}))
-                else:
-                    mp4 = encode_clip(result.sample, result.frames, self.config.output.crf)
-                    items.append(("sample", result.sample.to_json(), mp4, route, result.verdict.confidence, result.sample.key))
+            yield video_id, ("decoded", video, self.processor.prepare(video))
         except Exception as error:  # noqa: BLE001 - a failing video is data (dead letter), never the end of the run
-            logger.warning("%s %s failed at %s: %s", self.source.name, video_id, self.processor.stage, error, exc_info=True)
-            Metrics.counter(NAMESPACE, f"failed_{self.processor.stage}").inc()
-            Metrics.counter(NAMESPACE, f"failed_{self.processor.stage}_{type(error).__name__}").inc()  # by reason, in the runner's UI
-            failure = {"source": self.source.name, "video_id": video_id, "stage": self.processor.stage, "error": type(error).__name__}
-            items = [("failure", {**failure, "message": str(error)})]
-        for item in items:
-            yield shard, item
+            yield video_id, self._failure(self.source.name, video_id, error)
+
+
+class AnnotateVideos(VideoStep):
+    """The models: what the source kind needs, on the accelerator workers (the config's resource hints)."""
+
+    def __init__(self, config: PipelineConfig, models: shared.Shared):
+        """`models`: the handle through which the DoFn instances (threads) of one worker process share one copy of
+        each model."""
+        super().__init__(config)
+        self.models = models
+
+    def _annotators(self) -> AnnotatorPool:
+        return self.models.acquire(AnnotatorPool, tag=self.config.models.model_dump_json())
+
+    def step(self, video, clip) -> tuple:
+        return ("annotated", video, clip, self.processor.annotate(video, clip))
+
+
+class ComposeSamples(VideoStep):
+    """Conversations, verification, routing and the encoded clip (CPU work); out: (shard, item) pairs, an item
+    being ("sample", json, mp4, route, confidence, key), ("dropped", record) or ("failure", record)."""
+
+    def __init__(self, config: PipelineConfig, num_shards: int):
+        super().__init__(config)
+        self.num_shards = num_shards
+
+    def process(self, element):
+        for video_id, state in super().process(element):
+            items = [state] if state[0] == "failure" else state[1]
+            for item in items:
+                yield shard_of(video_id, self.num_shards), item
+
+    def step(self, video, clip, annotation) -> tuple:
+        items = []
+        for result in self.processor.finish(video, clip, annotation):
+            route = result.verdict.route.value
+            Metrics.counter(NAMESPACE, f"route_{route}").inc()
+            if route == "drop":
+                items.append(("dropped", {"key": result.sample.key, "video_id": video.video_id, "reasons": list(result.verdict.reasons)}))
+            else:
+                self.processor.stage = "encode"
+                mp4 = encode_clip(result.sample, result.frames, self.config.output.crf)
+                items.append(("sample", result.sample.to_json(), mp4, route, result.verdict.confidence, result.sample.key))
+        return ("composed", items)
 
 
 class WriteShard(beam.DoFn):
@@ -146,9 +210,16 @@ def pending_videos(video_ids: list[str], output: str | Path, num_shards: int) ->
 def build_pipeline(
     pipeline: beam.Pipeline, source: SourceSpec, output: str | Path, config: PipelineConfig, todo: list[str], num_shards: int
 ) -> None:
-    """The transforms of one run. The model stage carries the config's resource hints (accelerator, memory)."""
-    process = beam.ParDo(LoadAndProcess(source, config, num_shards)).with_resource_hints(**config.resources.hints())
-    items = pipeline | "VideoIds" >> beam.Create(todo) | "LoadAndProcess" >> process
+    """The transforms of one run. Only the model stage carries the config's resource hints (accelerator, memory),
+    so a runner such as Dataflow runs it on accelerator workers and decoding, composing and writing elsewhere."""
+    annotate = beam.ParDo(AnnotateVideos(config, shared.Shared())).with_resource_hints(**config.resources.hints())
+    items = (
+        pipeline
+        | "VideoIds" >> beam.Create(todo)
+        | "Decode" >> beam.ParDo(DecodeVideos(source, config))
+        | "Annotate" >> annotate
+        | "Compose" >> beam.ParDo(ComposeSamples(config, num_shards))
+    )
     budget = {}
     if config.verify.review_budget is not None:
         budget["allowed_reviews"] = beam.pvalue.AsSingleton(items | "ReviewBudget" >> _review_budget(config.verify.review_budget))

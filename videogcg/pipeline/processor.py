@@ -62,6 +62,18 @@ class ProcessedSample:
     verdict: Verdict
 
 
+@dataclass(frozen=True)
+class Annotation:
+    """What the annotate step adds to a clip: the object masklets, a grounded answer with its provenance, and the
+    caption (where one was made)."""
+
+    objects: tuple[Masklet, ...]
+    answer: str
+    phrases: tuple
+    caption: object | None  # the captioner's output, for raw videos
+    provenance: Provenance
+
+
 @dataclass
 class ClipFrames:
     ref: VideoRef
@@ -104,10 +116,22 @@ class VideoProcessor:
             self.on_stage_time(stage, time.perf_counter() - start, self.frames_in_clip)
 
     def process(self, video: SourceVideo) -> list[ProcessedSample]:
+        """The three steps in one place; the Beam pipeline runs them as separate stages (decode and compose on CPU
+        workers, annotate where the accelerators are)."""
+        clip = self.prepare(video)
+        return self.finish(video, clip, self.annotate(video, clip))
+
+    def prepare(self, video: SourceVideo) -> ClipFrames:
+        """Decode the sampled frames (CPU)."""
         self.frames_in_clip = 0
         with self._timed("sample_frames"):
             clip = self.sample_frames(video)
             self.frames_in_clip = len(clip.clip.frame_indices)
+        return clip
+
+    def annotate(self, video: SourceVideo, clip: ClipFrames) -> Annotation:
+        """The stages the source kind needs (the models)."""
+        self.frames_in_clip = len(clip.clip.frame_indices)
         kind = video.kind
         compose = {
             SourceKind.MASKS_EXPRESSIONS: self._from_expressions,
@@ -116,8 +140,13 @@ class VideoProcessor:
             SourceKind.RAW: self._from_raw,
         }[kind]
         with self._timed(f"annotate_{kind.value}"):
-            objects, answer, phrases, caption, answer_provenance = compose(video, clip)
-        dialogues = self._dialogues(video, clip, objects, answer, phrases, answer_provenance)
+            return Annotation(*compose(video, clip))
+
+    def finish(self, video: SourceVideo, clip: ClipFrames, annotation: Annotation) -> list[ProcessedSample]:
+        """Compose the conversations and verify each sample (CPU)."""
+        self.frames_in_clip = len(clip.clip.frame_indices)
+        objects, caption, kind = annotation.objects, annotation.caption, video.kind
+        dialogues = self._dialogues(video, clip, objects, annotation.answer, annotation.phrases, annotation.provenance)
         out = []
         for index, (question, text, grounded, provenance) in enumerate(dialogues):
             with self._timed("compose"):
