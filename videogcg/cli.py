@@ -432,7 +432,9 @@ def evaluate_command(
         typer.echo(f"{name:<20}{'n/a' if value is None else (f'{value:.4f}' if isinstance(value, float) else value)}")
 
 
-from videogcg import cli_recipes  # noqa: E402, F401 - registers `build` and `plan` on `app`
+from videogcg.cli_recipes import register  # noqa: E402 - its commands use the helpers above
+
+register(app)
 
 if __name__ == "__main__":
     app()

@@ -8,8 +8,6 @@ from typing import Optional
 
 import typer
 
-from videogcg.cli import app, echo_run_summary, spinner, split_extra_args
-
 EXTRA_ARGS = {"allow_extra_args": True, "ignore_unknown_options": True}
 
 
@@ -23,7 +21,6 @@ def _split_runs(recipe: Path, data: str, output: str, config: Optional[Path], ov
         raise typer.BadParameter(str(error), param_hint="recipe") from None
 
 
-@app.command(context_settings=EXTRA_ARGS)
 def build(
     ctx: typer.Context,
     recipe: Path = typer.Option(..., "--recipe", "-r", help="A recipe YAML (configs/recipes/videoglamm-gcg.yaml)."),
@@ -37,6 +34,7 @@ def build(
     Rerunning skips finished splits and resumes an interrupted one. Extra arguments as for `run`: `key=value`
     overrides (applied after the recipe's own) and Beam options.
     """
+    from videogcg.cli import echo_run_summary, spinner, split_extra_args
     from videogcg.pipeline.recipe import RECIPE_STATS_FILE, run_recipe
 
     overrides, beam_args = split_extra_args(ctx.args)
@@ -52,8 +50,8 @@ def build(
     typer.echo(f"{totals['videos']} videos, {totals['samples']} samples, {totals['failed']} failed; see {output}/{RECIPE_STATS_FILE}")
 
 
-@app.command()
 def plan(
+    ctx: typer.Context,
     config: Optional[Path] = typer.Option(None, "--config", "-c", help="Pipeline config (with --input), or the recipe's base."),
     input_path: Optional[str] = typer.Option(None, "--input", "-i", help="One source, as `run --input` takes it."),
     source_format: str = typer.Option("mevis", "--format", "-f", help="Its format, as for `run`."),
@@ -72,14 +70,21 @@ def plan(
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of tables."),
 ) -> None:
     """Estimate a run before it runs: videos and sampled frames per source (from annotation files and container
-    headers, nothing decoded), accelerator-seconds per stage, output bytes and wall time on N workers."""
+    headers, nothing decoded), accelerator-seconds per stage, output bytes and wall time on N workers.
+
+    Extra arguments: Beam options for object storage (e.g. --s3_endpoint_url=...)."""
     import json
 
+    from apache_beam.options.pipeline_options import PipelineOptions
+
+    from videogcg import storage
+    from videogcg.cli import spinner
     from videogcg.pipeline.plan import Workers, count_source, format_plan, make_plan
     from videogcg.pipeline.settings import ConfigError, PipelineConfig
     from videogcg.pipeline.source_registry import SourceSpec
     from videogcg.pipeline.stage_costs import DEFAULT_COSTS, load_costs
 
+    storage.configure(PipelineOptions([a for a in ctx.args if a.startswith("-")]))
     if (recipe is None) == (input_path is None):
         raise typer.BadParameter("give either --input (one source) or --recipe with --data", param_hint="--input / --recipe")
     try:
@@ -96,3 +101,9 @@ def plan(
     except ConfigError as error:
         raise typer.BadParameter(str(error)) from None
     typer.echo(json.dumps(result.as_dict(), indent=2, default=str) if as_json else format_plan(result))
+
+
+def register(app: typer.Typer) -> None:
+    """Add `build` and `plan` to the command line (`videogcg.cli` calls this; so does `python -m videogcg.cli`)."""
+    app.command(context_settings=EXTRA_ARGS)(build)
+    app.command(context_settings=EXTRA_ARGS)(plan)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import fnmatch
 import io
 import logging
+import os
 import posixpath
 import shutil
 from pathlib import Path
@@ -44,7 +45,14 @@ _FILESYSTEMS = {}  # by scheme: FileSystems makes a new one (for S3, a new boto3
 def _filesystem(path: str | Path):
     scheme = str(path).partition("://")[0] if is_remote(path) else "file"
     if scheme not in _FILESYSTEMS:
-        _FILESYSTEMS[scheme] = _filesystems().get_filesystem(str(path))
+        filesystems = _filesystems()
+        if getattr(filesystems, "_pipeline_options", None) is None:
+            # not configured by a run (inspect, train, plan, ...): the stores' defaults, i.e. credentials and
+            # endpoints from the environment (AWS_ENDPOINT_URL, AWS_ACCESS_KEY_ID, ...)
+            from apache_beam.options.pipeline_options import PipelineOptions
+
+            filesystems.set_options(PipelineOptions([]))
+        _FILESYSTEMS[scheme] = filesystems.get_filesystem(str(path))
     return _FILESYSTEMS[scheme]
 
 
@@ -107,9 +115,23 @@ def mkdirs(directory: str | Path) -> None:
 
 
 def list_files(directory: str | Path, pattern: str = "*") -> list[str]:
-    """Files directly in `directory` whose names match `pattern`, sorted by name."""
+    """Files directly in `directory` whose names match `pattern`, sorted by name. (A local folder is listed
+    directly, so that a folder name with glob characters is taken literally.)"""
+    if not is_remote(directory):
+        folder = Path(directory)
+        files = (
+            [str(folder / e.name) for e in os.scandir(folder) if e.is_file() and fnmatch.fnmatch(e.name, pattern)]
+            if folder.is_dir()
+            else []
+        )
+        return sorted(files, key=name)
     matches = _filesystem(directory).match([join(directory, pattern)])[0].metadata_list
     return sorted((m.path for m in matches), key=name)
+
+
+def match(pattern: str) -> list[str]:
+    """Files matching a URL glob (``*`` within a folder, ``**`` across folders), sorted."""
+    return sorted(m.path for m in _filesystem(pattern).match([pattern])[0].metadata_list)
 
 
 def delete(paths: list[str]) -> None:
@@ -130,9 +152,7 @@ def _temporary(path: str) -> str:
 
 def _commit(temporary: str, path: str) -> None:
     if is_remote(path):
-        if exists(path):  # rename is copy + delete there and may refuse to overwrite; the new content wins
-            _filesystem(path).delete([path])
-        _filesystem(path).rename([temporary], [path])
+        _filesystem(path).rename([temporary], [path])  # copy (which overwrites) + delete
     else:
         Path(temporary).replace(path)
 

@@ -22,6 +22,7 @@ import decord
 import numpy as np
 from PIL import Image
 
+from videogcg import storage
 from videogcg.storage import ObjectPath
 
 logger = logging.getLogger(__name__)
@@ -138,9 +139,9 @@ def container_info(source: Path | ObjectPath) -> VideoInfo:
         with open_image(files[0]) as image:
             width, height = image.size
         return VideoInfo(fps=FRAME_FOLDER_FPS, num_frames=len(files), width=width, height=height)
-    data, name = _in_memory(source, str(source))
-    try:
-        with av.open(io.BytesIO(data) if isinstance(data, bytes) else str(data)) as container:
+    name = str(source)
+    try:  # an object is streamed: the demuxer reads the header by ranges, not the whole file
+        with av.open(storage.open_read(source) if isinstance(source, ObjectPath) else name) as container:
             stream = container.streams.video[0]
             fps = float(stream.average_rate or stream.guessed_rate or 0)
             frames = stream.frames

@@ -137,3 +137,16 @@ def test_the_tiny_model_learns_to_segment_held_out_clips(train_config, model_cac
     assert mean(last, "dice") < 0.7 * mean(first, "dice")
     assert untrained.miou < 0.1
     assert trained.miou >= 0.6
+
+
+def test_initial_weights_do_not_depend_on_whether_the_parts_were_built_or_loaded(train_config, gcg_dataset, tmp_path):
+    """The first process builds the tiny parts (drawing random numbers), later ones load them: the new weights
+    (adapters, the [SEG] embedding row) must come out the same (it once failed the DDP test in CI)."""
+    from videogcg.model.trainer import Trainer
+
+    config = train_config([gcg_dataset], f"cache_dir={tmp_path / 'fresh-cache'}")
+    built, _ = Trainer(config, tmp_path / "a").build()
+    loaded, _ = Trainer(config, tmp_path / "b").build()
+    first, second = built.state_dict(), loaded.state_dict()
+    assert first.keys() == second.keys()
+    assert all(torch.equal(first[name], second[name]) for name in first)

@@ -55,13 +55,13 @@ def _activitynet(root: Path) -> None:
     """The trainval object-layout file holding both videos, and the split-ids file saying which is which."""
     scenes = _scenes({"v_train": 4, "v_val": 5}, anet.WIDTH, anet.HEIGHT, anet.NUM_FRAMES)
     annotations = {}
-    for vid, scene in scenes.items():
-        _mp4(root / "activitynet" / "videos" / f"{vid}.mp4", scene, 10.0)
+    for (vid, scene), split in zip(scenes.items(), ("train", "val")):
+        _mp4(root / "activitynet" / "videos" / split / f"{vid}.mp4", scene, 10.0)
         shape = scene.spec.shapes[0]
         tokens = ["The", shape.color, shape.shape, "moves", shape.direction, "."]
         segment = anet.segment(scene, 0.1, 1.1, tokens, [(0, 4, [2], [shape.shape], 0, anet.SCALE)])
         annotations[vid] = {"duration": 1.2, "segments": {"0": segment}}
-    folder = root / "activitynet_entities"
+    folder = root / "activitynet_entities" / "data"
     _json(folder / "anet_entities_cleaned_class_thresh50_trainval.json", {"vocab": [], "annotations": annotations})
     _json(folder / "split_ids_anet_entities.json", {"training": ["v_train"], "validation": ["v_val"], "testing": []})
 

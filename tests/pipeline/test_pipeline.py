@@ -316,3 +316,38 @@ def test_dofn_copies_in_one_process_share_one_set_of_models(config):
     other = AnnotateVideos(config.model_copy(update={"models": config.models.model_copy(update={"max_new_tokens": 7})}), first.models)
     other.setup()
     assert other.processor.annotators is not first.processor.annotators  # another model config, other models
+
+
+def test_threads_sharing_the_models_take_turns(sources, config, monkeypatch):
+    """Two threads annotate with one pool: the annotate steps never overlap, and each runs holding the pool."""
+    import threading
+
+    from videogcg.pipeline.processor import AnnotatorPool, VideoProcessor
+
+    source = SourceSpec("mevis", str(sources["masks_expressions"])).open()
+    pool = AnnotatorPool()
+    active, overlaps, held = [], [], []
+    original = VideoProcessor._from_expressions
+
+    def watched(self, video, clip):
+        active.append(1)
+        overlaps.append(len(active))
+        held.append(pool.holder == threading.get_ident())
+        time.sleep(0.05)
+        active.pop()
+        return original(self, video, clip)
+
+    monkeypatch.setattr(VideoProcessor, "_from_expressions", watched)
+
+    def annotate(video_id):
+        processor = VideoProcessor(config, annotators=pool)
+        video = source.load(video_id)
+        for _ in range(3):
+            processor.annotate(video, processor.prepare(video))
+
+    threads = [threading.Thread(target=annotate, args=(v,)) for v in source.video_ids()[:2]]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(overlaps) == 6 and max(overlaps) == 1 and all(held)

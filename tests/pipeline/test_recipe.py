@@ -41,7 +41,8 @@ def test_the_recipe_names_videoglamms_six_sources_with_their_sampling_and_splits
     assert sampling["mevis/valid_u"].policy == "all"
     assert runs["mevis/train"].config.models.captioner.startswith("hf:")  # the recipe's base: configs/pretrained.yaml
     anet = runs["activitynet_entities/val"].spec
-    assert (anet.ids, anet.ids_key) == ("/data/activitynet_entities/split_ids_anet_entities.json", "validation")
+    assert (anet.ids, anet.ids_key) == ("/data/activitynet_entities/data/split_ids_anet_entities.json", "validation")
+    assert anet.media == "/data/activitynet/videos/val"
     assert runs["vidstg/val"].spec.vidor_annotations == "/data/vidor/annotations"
     assert runs["hcstvg/val"].output == str(tmp_path / "hcstvg" / "val")
     # the command line wins over the recipe
@@ -97,13 +98,18 @@ def test_the_recipe_makes_every_split_of_every_source(data, tiny, tmp_path):
 
 
 def test_build_command_runs_a_chosen_split_and_skips_it_when_rerun(data, tiny, tmp_path):
-    command = ["build", "--recipe", RECIPE, "--data", str(data), "--output", str(tmp_path), "--config", tiny["config"]]
-    command += ["--only", "mevis/valid_u", *tiny["overrides"]]
+    base = ["build", "--recipe", RECIPE, "--data", str(data), "--output", str(tmp_path), "--config", tiny["config"], *tiny["overrides"]]
+    command = [*base, "--only", "mevis/valid_u"]
     first = CliRunner().invoke(app, command)
     assert first.exit_code == 0, first.output
     assert "mevis/valid_u:" in first.output and "1 videos (1 this run)" in first.output
     again = CliRunner().invoke(app, command)
     assert again.exit_code == 0 and "1 videos (0 this run)" in again.output
     assert [p.name for p in tmp_path.iterdir() if p.is_dir()] == ["mevis"]
-    wrong = CliRunner().invoke(app, command[:-2] + ["--only", "mevis/test"])
+
+    other = CliRunner().invoke(app, [*base, "--only", "hcstvg/val"])
+    assert other.exit_code == 0, other.output
+    stats = json.loads((tmp_path / RECIPE_STATS_FILE).read_text())
+    assert sorted(stats["splits"]) == ["hcstvg/val", "mevis/valid_u"] and stats["totals"]["videos"] == 2  # both runs' splits
+    wrong = CliRunner().invoke(app, [*base, "--only", "mevis/test"])
     assert wrong.exit_code != 0 and "not in the recipe" in wrong.output

@@ -127,9 +127,11 @@ class Trainer:
         return torch.autocast(self.device.type, dtype=self.autocast_dtype)
 
     def build(self) -> tuple[GroundingModel, ExampleEncoder]:
-        torch.manual_seed(self.config.optim.seed)  # the same initial adapters on every rank
         parts = load_parts(self.config.model.parts, self.config.cache_dir, str(self.device))
         encoder = ExampleEncoder(parts.tokenizer, self.config.model, parts.image_input, parts.video_input, parts.sam_input)
+        # Seeded after the parts load: building a tiny part on first use draws from the generator, which made the
+        # new weights (adapters, the [SEG] embedding row) depend on whether this process had built it or loaded it.
+        torch.manual_seed(self.config.optim.seed)  # the same initial adapters on every rank
         model = GroundingModel(parts, self.config.model, encoder.seg_id).to(self.device)
         self.revisions = parts.revisions
         return model, encoder

@@ -57,10 +57,10 @@ class VideoStep(beam.DoFn):
         return AnnotatorPool()  # decoding and composing load no model
 
     def _stage_time(self, stage: str, seconds: float, frames: int) -> None:
-        """Per stage, distributions of milliseconds per video and per frame (the runner's UI shows both)."""
+        """Per stage, distributions of milliseconds per video and microseconds per frame (the runner's UI shows both)."""
         Metrics.distribution(NAMESPACE, f"ms_{stage}").update(int(seconds * 1000))
         if frames:
-            Metrics.distribution(NAMESPACE, f"frame_ms_{stage}").update(int(seconds * 1000 / frames))
+            Metrics.distribution(NAMESPACE, f"frame_us_{stage}").update(int(seconds * 1e6 / frames))
 
     def _failure(self, source: str, video_id: str, error: Exception) -> tuple:
         stage = self.processor.stage
@@ -255,5 +255,5 @@ def _metrics(result) -> dict:
     counters = {c.key.metric.name: c.committed for c in query["counters"]}
     distributions = {d.key.metric.name: d.committed for d in query["distributions"]}
     stages = {name[3:]: round(d.sum / 1000, 3) for name, d in distributions.items() if name.startswith("ms_")}
-    per_frame = {name[9:]: round(d.mean, 1) for name, d in distributions.items() if name.startswith("frame_ms_") and d.count}
+    per_frame = {name[9:]: round(d.mean / 1000, 3) for name, d in distributions.items() if name.startswith("frame_us_") and d.count}
     return {"counters": counters, "stage_seconds": stages, "frame_ms": per_frame}

@@ -195,8 +195,8 @@ def make_plan(counts: list[SourceCount], workers: Workers, costs: CostTable = DE
     stages = [s for count in counts for s in stage_costs(count, costs, workers.device)]
     accelerator = sum(s.seconds for s in stages if s.model != "cpu")
     cpu = sum(s.seconds for s in stages if s.model == "cpu")
-    if workers.device == "cpu":  # the models run on the workers' cores too; their costs are for a whole machine
-        wall = (accelerator + cpu) / workers.count
+    if workers.device == "cpu":  # the models run on the workers' cores too (their costs are for a whole machine)
+        wall = accelerator / workers.count + cpu / (workers.count * workers.cores)
     else:
         wall = max(accelerator / (workers.count * workers.accelerators), cpu / (workers.count * workers.cores))
     sources = [

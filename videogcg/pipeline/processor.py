@@ -45,6 +45,7 @@ from videogcg.schemas import (
 )
 from videogcg.schemas import masks as rle
 from videogcg.schemas.markup import render_bracketed
+from videogcg.storage import ObjectPath
 from videogcg.video_io import probe, read_frames
 
 logger = logging.getLogger(__name__)
@@ -82,18 +83,30 @@ class ClipFrames:
 
 
 class AnnotatorPool:
-    """Annotators built on first use, shareable by the processors of one worker process (one per Beam thread), so
-    that each model is loaded once per process rather than once per DoFn instance."""
+    """Annotators built on first use, shared by the processors of one worker process (one per Beam thread): each
+    model is loaded once per process rather than once per DoFn instance. Annotators load their weights on first
+    call and keep per-call state (tokenizer padding side, seeds), so the threads take turns: `exclusive()` is
+    held around a video's whole annotate step, which also makes a second thread wait for the first one's load."""
 
     def __init__(self):
         self._built: dict = {}
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
+        self.holder: int | None = None  # the thread using the models, while one is
 
     def get(self, name: str, build: Callable[[], object]):
-        with self._lock:  # a second thread waits for the first one's load instead of loading its own copy
+        with self._lock:
             if name not in self._built:
                 self._built[name] = build()
             return self._built[name]
+
+    @contextmanager
+    def exclusive(self):
+        with self._lock:
+            outer, self.holder = self.holder, threading.get_ident()
+            try:
+                yield
+            finally:
+                self.holder = outer
 
 
 @dataclass
@@ -139,12 +152,13 @@ class VideoProcessor:
             SourceKind.BOXES_CAPTIONS: self._from_boxes_captions,
             SourceKind.RAW: self._from_raw,
         }[kind]
-        with self._timed(f"annotate_{kind.value}"):
+        with self.annotators.exclusive(), self._timed(f"annotate_{kind.value}"):
             return Annotation(*compose(video, clip))
 
     def finish(self, video: SourceVideo, clip: ClipFrames, annotation: Annotation) -> list[ProcessedSample]:
         """Compose the conversations and verify each sample (CPU)."""
         self.frames_in_clip = len(clip.clip.frame_indices)
+        self.stage = "compose"
         objects, caption, kind = annotation.objects, annotation.caption, video.kind
         dialogues = self._dialogues(video, clip, objects, annotation.answer, annotation.phrases, annotation.provenance)
         out = []
@@ -161,7 +175,10 @@ class VideoProcessor:
 
     # -- frames --------------------------------------------------------------------------------------------
     def sample_frames(self, video: SourceVideo) -> ClipFrames:
-        info = probe(video.path)
+        source = video.path
+        if isinstance(source, ObjectPath) and not source.is_dir():
+            source = source.read_bytes()  # one download for the probe, the hash and the frames
+        info = probe(source, name=str(video.path))
         start, end = video.clip or (0, info.num_frames)
         if not 0 <= start < end <= info.num_frames:
             raise SourceError(video.path, "clip", f"range [{start}, {end}) is outside the video's {info.num_frames} frames")
@@ -173,9 +190,10 @@ class VideoProcessor:
             num_frames=info.num_frames,
             width=info.width,
             height=info.height,
-            content_hash=content_hash(video.path),
+            content_hash=content_hash(source),
         )
-        return ClipFrames(ref, Clip(start=start, end=end, frame_indices=indices), read_frames(video.path, list(indices)))
+        frames = read_frames(source, list(indices), name=str(video.path))
+        return ClipFrames(ref, Clip(start=start, end=end, frame_indices=indices), frames)
 
     # -- per source kind -------------------------------------------------------------------------------------
     def _source_masklets(self, video: SourceVideo, clip: ClipFrames) -> tuple[Masklet, ...]:

@@ -146,10 +146,12 @@ def split_runs(
 def run_recipe(
     runs: list[SplitRun], output: str, beam_args: list[str] | None = None, on_done: Callable[[SplitRun, dict], None] | None = None
 ) -> dict:
-    """Run every split in turn; returns (and writes to recipe_stats.json) the summary of each."""
+    """Run every split in turn; returns (and writes to recipe_stats.json) the summary of each. Splits recorded by
+    earlier invocations (e.g. with `--only`) stay in the file, so its totals describe the whole dataset."""
     from videogcg.pipeline.beam_pipeline import run_pipeline
 
-    summaries = {}
+    stats_file = storage.join(output, RECIPE_STATS_FILE)
+    summaries = json.loads(storage.read_text(stats_file))["splits"] if storage.exists(stats_file) else {}
     for run in runs:
         logger.info("recipe: %s -> %s", run.label, run.output)
         summary = run_pipeline(run.spec, run.output, run.config, beam_args)
@@ -158,5 +160,5 @@ def run_recipe(
             on_done(run, summary)
     totals = {key: sum(s[key] for s in summaries.values()) for key in ("videos", "samples", "failed")}
     result = {"splits": summaries, "totals": totals}
-    storage.publish_text(storage.join(output, RECIPE_STATS_FILE), json.dumps(result, indent=2))
+    storage.publish_text(stats_file, json.dumps(result, indent=2))
     return result

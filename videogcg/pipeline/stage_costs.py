@@ -14,15 +14,14 @@ from videogcg.configuration import ConfigError
 
 
 class ModelCost(BaseModel):
-    """Seconds on one device: per input frame or image, per tracked object per frame (on top of per frame), per
-    generated token of one sequence (at the batch size the basis states), and per call."""
+    """Seconds on one device: per input frame or image, per tracked object per frame (on top of per frame), and per
+    generated token of one sequence (at the batch size the basis states)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     per_frame: float = 0.0
     per_object_frame: float = 0.0
     per_token: float = 0.0
-    per_call: float = 0.0
     basis: str
 
 
@@ -103,7 +102,6 @@ def _faster(costs: dict[str, ModelCost], factor: float) -> dict[str, ModelCost]:
             per_frame=c.per_frame / factor,
             per_object_frame=c.per_object_frame / factor,
             per_token=c.per_token / factor,
-            per_call=c.per_call / factor,
             basis=f"A100 figure / {factor} (assumed H100 speedup); A100: {c.basis}",
         )
         for spec, c in costs.items()

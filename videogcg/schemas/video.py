@@ -47,8 +47,10 @@ class Clip(BaseModel):
         return self
 
 
-def content_hash(path: str | Path | storage.ObjectPath, chunk_size: int = 1 << 20) -> str:
+def content_hash(path: str | Path | storage.ObjectPath | bytes, chunk_size: int = 1 << 20) -> str:
     """sha256 of a file's bytes; of a folder (of frame images), of its files' names and bytes in name order."""
+    if isinstance(path, bytes):  # a file already read (from object storage)
+        return f"sha256:{hashlib.sha256(path).hexdigest()}"
     path = storage.path(path)
     digest = hashlib.sha256()
     folder = path.is_dir()

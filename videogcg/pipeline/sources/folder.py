@@ -56,8 +56,11 @@ class VideoFolderSource:
         pattern = str(root_or_glob)
         parts = Path(pattern).parts
         if any(_GLOB_CHARS & set(part) for part in parts):
-            self.root = Path(*parts[: next(i for i, part in enumerate(parts) if _GLOB_CHARS & set(part))])
-            files = [Path(p) for p in glob.glob(pattern, recursive=True)]
+            self.root = storage.path(pattern[: pattern.index(next(p for p in parts if _GLOB_CHARS & set(p)))].rstrip("/"))
+            if storage.is_remote(pattern):  # Beam's globs: ``*`` within a folder, ``**`` across folders
+                files = [storage.ObjectPath(p, is_file=True) for p in storage.match(pattern)]
+            else:
+                files = [Path(p) for p in glob.glob(pattern, recursive=True)]
         else:
             self.root = storage.path(pattern)
             if not self.root.is_dir():
@@ -91,7 +94,7 @@ def _read_rows(path: Path) -> tuple[list[str], list[dict]]:
         raise SourceError(path, "<file>", "does not exist")
     if suffix == ".parquet":
         try:
-            table = pq.read_table(path)
+            table = pq.read_table(pa.BufferReader(path.read_bytes()) if storage.is_remote(path) else path)
         except (pa.ArrowException, OSError) as error:
             raise SourceError(path, "<parquet>", f"cannot be read ({error})") from None
         return table.column_names, table.to_pylist()
