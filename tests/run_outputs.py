@@ -1,4 +1,8 @@
-"""Comparing what two runs wrote, wherever they wrote it (local folders or object-store URLs)."""
+"""Comparing what two runs wrote, wherever they wrote it (local folders or object-store URLs), and interrupting one."""
+
+import signal
+import subprocess
+import time
 
 from videogcg.pipeline.run_report import read_records
 from videogcg.shards import iter_dataset, read_manifest
@@ -25,3 +29,13 @@ def assert_same_run_output(actual, expected, ignore: tuple[str, ...] = ("created
     assert rows == sorted(read_manifest(expected).to_pylist(), key=lambda r: r["key"])
     assert read_records(actual) == read_records(expected)
     return samples
+
+
+def kill_mid_run(command: list[str], seconds: float) -> None:
+    """Start a `videogcg run` command and SIGKILL it after `seconds` (imports and model loading take longer than
+    that, so the kill lands mid-run); fails if the run finished first, as nothing would have been tested."""
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(seconds)
+    assert process.poll() is None, "the run finished before it could be killed; nothing was tested"
+    process.send_signal(signal.SIGKILL)
+    process.wait()

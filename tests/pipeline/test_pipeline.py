@@ -2,7 +2,6 @@
 
 import json
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -11,6 +10,7 @@ import numpy as np
 import pytest
 from apache_beam.utils import shared
 
+from tests.run_outputs import kill_mid_run
 from videogcg.pipeline.beam_pipeline import run_pipeline, shard_of
 from videogcg.pipeline.run_report import read_failures, read_records
 from videogcg.pipeline.settings import PipelineConfig
@@ -142,11 +142,7 @@ def test_killed_run_resumes_without_losing_or_duplicating(sources, config, tmp_p
         sys.executable, "-m", "videogcg.cli", "run", "--format", "boxes_captions", "--input", str(sources["boxes_captions"]),
         "--output", str(killed), f"models.cache_dir={config.models.cache_dir}", "sampling.num_frames=6", "output.videos_per_shard=1",
     ]  # fmt: skip
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    time.sleep(2.5)  # imports and model loading take longer than this: the kill lands mid-run
-    assert process.poll() is None, "the run finished before it could be killed; nothing was tested"
-    process.send_signal(signal.SIGKILL)
-    process.wait()
+    kill_mid_run(command, 2.5)
     assert len(list(killed.glob("*.tar"))) < 4
 
     result = subprocess.run(command, capture_output=True, text=True)

@@ -3,14 +3,12 @@ FileSystems: the same output as a local run, nothing ever visible half-written, 
 the bucket without losing or duplicating a sample."""
 
 import json
-import signal
 import subprocess
 import sys
-import time
 
 import pytest
 
-from tests.run_outputs import assert_same_run_output
+from tests.run_outputs import assert_same_run_output, kill_mid_run
 from videogcg import storage
 from videogcg.pipeline.beam_pipeline import LOCAL_RUNNER, run_pipeline
 from videogcg.pipeline.plan import count_source
@@ -116,11 +114,7 @@ def test_a_killed_run_resumes_on_the_bucket_without_losing_or_duplicating(s3, so
         sys.executable, "-m", "videogcg.cli", "run", "--format", "boxes_captions", "--input", source, "--output", output,
         f"models.cache_dir={config.models.cache_dir}", "sampling.num_frames=4", "output.videos_per_shard=1", *s3.beam_args,
     ]  # fmt: skip
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    time.sleep(3)  # imports and model loading take longer than this: the kill lands mid-run
-    assert process.poll() is None, "the run finished before it could be killed; nothing was tested"
-    process.send_signal(signal.SIGKILL)
-    process.wait()
+    kill_mid_run(command, 3)
     finished = read_manifest(output)["shard"].to_pylist()
     assert len(set(finished)) < 4  # killed while videos were being processed (the shards are written at the end)
     unfinished = next(f"shard-{i:06d}.tar" for i in range(4) if f"shard-{i:06d}.tar" not in finished)
