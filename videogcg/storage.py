@@ -261,9 +261,6 @@ class ObjectPath:
     def is_dir(self) -> bool:
         return bool(self._under())
 
-    def size(self) -> int:
-        return _filesystem(str(self)).match([str(self)])[0].metadata_list[0].size_in_bytes
-
     def _under(self) -> list[str]:
         """Every object below this prefix (recursively)."""
         return [m.path for m in _filesystem(str(self)).match([f"{self}/**"])[0].metadata_list]

@@ -57,6 +57,8 @@ def test_sampling_policies():
     assert len(sampled_indices(0, 1000, 10.0, "fps", 8, 2.0, 32)) == 32  # capped
     assert sampled_indices(5, 25, 10.0, "all", 8, 2.0, 40) == tuple(range(5, 25))  # every frame (MeViS, VideoGLaMM)
     assert sampled_indices(0, 80, 10.0, "all", 8, 2.0, 40) == tuple(range(1, 80, 2))  # thinned to 40 (YouTube-VIS)
+    config = PipelineConfig.load(overrides=["sampling.policy=all", "sampling.max_frames=40"])
+    assert config.sampling.indices(0, 80, 10.0) == tuple(range(1, 80, 2))  # what the run and `plan` both call
     with pytest.raises(ValueError, match="unknown sampling policy"):
         sampled_indices(0, 10, 10.0, "random", 4, 2.0, 32)
 

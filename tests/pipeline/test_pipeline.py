@@ -318,7 +318,8 @@ def test_threads_sharing_the_models_take_turns(sources, config, monkeypatch):
     """Two threads annotate with one pool: the annotate steps never overlap, and each runs holding the pool."""
     import threading
 
-    from videogcg.pipeline.processor import AnnotatorPool, VideoProcessor
+    from videogcg.pipeline.annotator_pool import AnnotatorPool
+    from videogcg.pipeline.processor import VideoProcessor
 
     source = SourceSpec("mevis", str(sources["masks_expressions"])).open()
     pool = AnnotatorPool()

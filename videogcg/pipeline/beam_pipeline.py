@@ -25,7 +25,8 @@ from apache_beam.options.pipeline_options import PipelineOptions
 from apache_beam.utils import shared
 
 from videogcg import storage
-from videogcg.pipeline.processor import AnnotatorPool, VideoProcessor
+from videogcg.pipeline.annotator_pool import AnnotatorPool
+from videogcg.pipeline.processor import VideoProcessor
 from videogcg.pipeline.run_report import shard_records_path, summarize_run
 from videogcg.pipeline.settings import PipelineConfig
 from videogcg.pipeline.source_registry import SourceSpec

@@ -14,7 +14,6 @@ import logging
 import math
 from dataclasses import asdict, dataclass, field
 
-from videogcg.pipeline.frames import sampled_indices
 from videogcg.pipeline.settings import PipelineConfig
 from videogcg.pipeline.source_registry import SourceSpec
 from videogcg.pipeline.sources import SourceError, SourceKind, SourceVideo
@@ -97,8 +96,7 @@ def video_work(video: SourceVideo, config: PipelineConfig, raw_objects: int) -> 
     """Counts for one video from its record and its container metadata."""
     info = container_info(video.path)
     start, end = video.clip or (0, info.num_frames)
-    sampling = config.sampling
-    sampled = len(sampled_indices(start, end, info.fps, sampling.policy, sampling.num_frames, sampling.fps, sampling.max_frames))
+    sampled = len(config.sampling.indices(start, end, info.fps))
     objects = raw_objects if video.kind is SourceKind.RAW else len(video.objects)
     referring = min(config.compose.referring_per_video, len(video.expressions))
     return VideoWork(

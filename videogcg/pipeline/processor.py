@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import threading
 import time
 from collections.abc import Callable
 from contextlib import contextmanager
@@ -25,7 +24,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from videogcg import __version__
-from videogcg.pipeline.frames import sampled_indices
+from videogcg.pipeline.annotator_pool import AnnotatorPool
 from videogcg.pipeline.grounded_answer import caption_answer, choose_expressions, listing_answer
 from videogcg.pipeline.settings import PipelineConfig
 from videogcg.pipeline.sources import SourceError, SourceKind, SourceVideo
@@ -80,33 +79,6 @@ class ClipFrames:
     ref: VideoRef
     clip: Clip
     frames: np.ndarray
-
-
-class AnnotatorPool:
-    """Annotators built on first use, shared by the processors of one worker process (one per Beam thread): each
-    model is loaded once per process rather than once per DoFn instance. Annotators load their weights on first
-    call and keep per-call state (tokenizer padding side, seeds), so the threads take turns: `exclusive()` is
-    held around a video's whole annotate step, which also makes a second thread wait for the first one's load."""
-
-    def __init__(self):
-        self._built: dict = {}
-        self._lock = threading.RLock()
-        self.holder: int | None = None  # the thread using the models, while one is
-
-    def get(self, name: str, build: Callable[[], object]):
-        with self._lock:
-            if name not in self._built:
-                self._built[name] = build()
-            return self._built[name]
-
-    @contextmanager
-    def exclusive(self):
-        with self._lock:
-            outer, self.holder = self.holder, threading.get_ident()
-            try:
-                yield
-            finally:
-                self.holder = outer
 
 
 @dataclass
@@ -182,8 +154,7 @@ class VideoProcessor:
         start, end = video.clip or (0, info.num_frames)
         if not 0 <= start < end <= info.num_frames:
             raise SourceError(video.path, "clip", f"range [{start}, {end}) is outside the video's {info.num_frames} frames")
-        s = self.config.sampling
-        indices = sampled_indices(start, end, info.fps, s.policy, s.num_frames, s.fps, s.max_frames)
+        indices = self.config.sampling.indices(start, end, info.fps)
         ref = VideoRef(
             uri=str(video.path),
             fps=info.fps,

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from videogcg.configuration import ConfigError as ConfigError  # re-exported: callers catch it from here
 from videogcg.configuration import load_config
+from videogcg.pipeline.frames import sampled_indices
 
 # Phrased after VideoGLaMM's six GCG prompts: ask for a description with masks interleaved.
 DEFAULT_QUESTIONS = (
@@ -42,6 +43,10 @@ class SamplingConfig(_Section):
     num_frames: int = Field(default=8, ge=1, description="frames per clip with policy=count")
     fps: float = Field(default=2.0, gt=0, description="frames per second of video with policy=fps")
     max_frames: int = Field(default=32, ge=1, description="cap for policy=fps and policy=all (every frame, thinned evenly to this)")
+
+    def indices(self, start: int, end: int, video_fps: float) -> tuple[int, ...]:
+        """The frames of [start, end) this policy samples, for a video at `video_fps` (the run and `plan` alike)."""
+        return sampled_indices(start, end, video_fps, self.policy, self.num_frames, self.fps, self.max_frames)
 
 
 class ModelsConfig(_Section):
